@@ -1,0 +1,113 @@
+"""The medical disclaimer: one editable source, required in the footer of every built page.
+
+There is deliberately no switch to turn this off. After rendering, every page is scanned and the
+build fails when the exact disclaimer text is not visible inside the page's own footer
+(`<body>`'s `<footer>`), whatever a template or front matter tried.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from .config import SiteConfig, display_path
+from .frontmatter import split_front_matter
+from .htmlscan import VOID, iter_tags, normalize_space, visible_text
+from .problems import Problem, error
+
+_HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(?![.\d]*[1-9])"
+                           r"|font-size\s*:\s*0(?![.\d]*[1-9])|clip", re.I)
+
+
+@dataclass(frozen=True)
+class Disclaimer:
+    html: Markup
+    text: str  # visible text, white space folded: what every footer must contain
+    shown: str  # the source path as printed in problems
+
+
+def load_disclaimer(config: SiteConfig, render_markdown) -> tuple[Disclaimer | None, list[Problem]]:
+    """Read and render the disclaimer source; missing or empty is an error, never a default."""
+    path = config.disclaimer_path
+    shown = display_path(path, config.root)
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return None, [error(shown, 0, "the medical disclaimer source is missing; every page must carry it "
+                                      f"(create {shown}, or set 'disclaimer' in the config)")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [error(shown, 0, f"cannot read the medical disclaimer: {exc}")]
+    split, problems = split_front_matter(raw, shown)
+    body = split.body if split is not None else raw
+    html = render_markdown(body).strip() if body.strip() else ""
+    text = visible_text(html)
+    if not text:
+        return None, problems + [error(shown, 1, "the medical disclaimer is empty; write its text here")]
+    return Disclaimer(Markup(html), text, shown), problems
+
+
+def _is_hidden(attrs: dict) -> bool:
+    if "hidden" in attrs or attrs.get("aria-hidden", "").lower() == "true" or "inert" in attrs:
+        return True
+    return bool(_HIDING_STYLE.search(attrs.get("style", "")))
+
+
+def page_footer_problem(html: str, disclaimer: Disclaimer) -> str | None:
+    """Why the page's footer lacks the visible disclaimer, or None when it is there."""
+    stack: list[str] = []
+    footers: list[str] = []
+    hidden_depth: int | None = None  # stack depth at which a hidden element opened
+    collecting: list[str] | None = None
+    footer_depth = 0
+    last = 0
+    for tag in iter_tags(html):
+        if collecting is not None and hidden_depth is None:
+            collecting.append(html[last:tag.start])
+        last = tag.end
+        if tag.closing:
+            if tag.name not in stack:
+                continue
+            while stack:
+                name = stack.pop()
+                if hidden_depth is not None and len(stack) < hidden_depth:
+                    hidden_depth = None
+                if collecting is not None and len(stack) < footer_depth:
+                    footers.append(" ".join(collecting))
+                    collecting = None
+                if name == tag.name:
+                    break
+            continue
+        if tag.name in VOID or tag.self_closing:
+            continue
+        if tag.name == "footer" and collecting is None and [s for s in stack if s != "html"] == ["body"]:
+            if _is_hidden(tag.attrs) or hidden_depth is not None:
+                return "the page footer is hidden"
+            collecting, footer_depth = [], len(stack) + 1
+        elif hidden_depth is None and (_is_hidden(tag.attrs) or tag.name in ("template", "noscript")):
+            if tag.name in ("body", "html"):
+                return "the page body is hidden"
+            hidden_depth = len(stack) + 1
+        stack.append(tag.name)
+    if collecting is not None:
+        footers.append(" ".join(collecting))
+    if not footers:
+        return "the page has no <footer> in its <body>, so it lacks the medical disclaimer"
+    text = normalize_space(" ".join(visible_text(f) for f in footers))
+    if disclaimer.text not in text:
+        if disclaimer.text in normalize_space(visible_text(html)):
+            return "the medical disclaimer is not inside the page footer (it was moved or hidden)"
+        return "the page footer lacks the medical disclaimer (it was removed, emptied or changed)"
+    return None
+
+
+def enforce(pages, disclaimer: Disclaimer) -> list[Problem]:
+    """One error per built page without the disclaimer, naming the page and its template."""
+    problems = []
+    for page in pages:
+        reason = page_footer_problem(page.html, disclaimer)
+        if reason:
+            problems.append(error(page.template_shown, 0, f"{page.url}: {reason} "
+                                  f"(page from {page.source_shown}; the disclaimer comes from "
+                                  f"{disclaimer.shown} and must appear in base.html's <footer>)"))
+    return problems

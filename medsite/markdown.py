@@ -1,0 +1,172 @@
+"""Markdown to HTML: one configured Python-Markdown instance, internal links made portable.
+
+Links an editor writes to other content (`risks.md#common`, `../glossary.md`, `images/a.png`,
+`/about/`) are rewritten to `medsite:` placeholders holding the target's site path. The body HTML
+then depends only on the article's own text, so it can be cached; `resolve_placeholders` turns
+the placeholders into relative URLs once every page's URL is known.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+EXTENSIONS = ["tables", "toc", "footnotes", "attr_list", "admonition", "abbr", "sane_lists"]
+EXTENSION_CONFIGS = {"toc": {"permalink": False}, "footnotes": {"BACKLINK_TITLE": "Back to the text"}}
+PLACEHOLDER = "medsite:"
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SourceLink:
+    """A link or image source as the editor wrote it, and where it points in the content tree."""
+
+    written: str  # exactly as in the Markdown
+    line: int  # file line
+    target: str | None  # content path ('a/b.md', 'img/x.png') or site path ('/about/'); None if external
+    fragment: str  # decoded '#...' part without '#', or ''
+    is_image: bool = False
+
+
+@dataclass(frozen=True)
+class RenderedBody:
+    html: str  # with medsite: placeholders for internal links
+    headings: tuple[Heading, ...]
+    links: tuple[SourceLink, ...]
+
+
+def is_external(href: str) -> bool:
+    parts = urlsplit(href)
+    return bool(parts.scheme or parts.netloc)
+
+
+def resolve_written_link(href: str, page_rel: str) -> tuple[str | None, str]:
+    """Map a written href to (content or site path, fragment); (None, '') for external or anchors."""
+    if not href or href.startswith("#") or is_external(href):
+        return None, ""
+    parts = urlsplit(href)
+    path = unquote(parts.path)
+    fragment = unquote(parts.fragment)
+    if path.startswith("/"):
+        return posixpath.normpath(path) + ("/" if path.endswith("/") and path != "/" else ""), fragment
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(page_rel), path))
+    return joined, fragment
+
+
+class _LinkCollector(Treeprocessor):
+    def __init__(self, md, owner: "MarkdownRenderer"):
+        super().__init__(md)
+        self.owner = owner
+
+    def run(self, root):
+        for element in root.iter():
+            attribute = "href" if element.tag == "a" else "src" if element.tag == "img" else None
+            if attribute is None or attribute not in element.attrib:
+                continue
+            written = element.get(attribute)
+            if written.startswith(("#fnref:", "#fn:")):
+                continue
+            target, fragment = resolve_written_link(written, self.owner.current_rel)
+            self.owner.found.append((written, target, fragment, element.tag == "img"))
+            if target is None:
+                continue
+            if target.startswith("../") or target == "..":
+                continue  # leaves the content folder: reported by the site stage
+            suffix = "#" + urlsplit(written).fragment if urlsplit(written).fragment else ""
+            element.set(attribute, PLACEHOLDER + target + suffix)
+
+
+class _MedsiteExtension(Extension):
+    def __init__(self, owner: "MarkdownRenderer"):
+        super().__init__()
+        self.owner = owner
+
+    def extendMarkdown(self, md):
+        md.treeprocessors.register(_LinkCollector(md, self.owner), "medsite_links", 1)
+
+
+class MarkdownRenderer:
+    """Converts article bodies; one Python-Markdown instance reused (building one costs ~ms)."""
+
+    def __init__(self):
+        self.current_rel = ""
+        self.found: list[tuple[str, str | None, str, bool]] = []
+        self._md = markdown.Markdown(extensions=EXTENSIONS + [_MedsiteExtension(self)],
+                                     extension_configs=EXTENSION_CONFIGS, output_format="html")
+
+    def render(self, body: str, page_rel: str, body_line: int = 1) -> RenderedBody:
+        self.current_rel = page_rel
+        self.found = []
+        self._md.reset()
+        html = self._md.convert(body)
+        headings = tuple(_flatten(self._md.toc_tokens))
+        links = tuple(_locate(self.found, body, body_line))
+        return RenderedBody(html, headings, links)
+
+
+def _flatten(tokens) -> list[Heading]:
+    out = []
+    for token in tokens:
+        out.append(Heading(token["level"], token["id"], token["name"]))
+        out.extend(_flatten(token["children"]))
+    return out
+
+
+def _locate(found, body: str, body_line: int):
+    """Give each link the file line it was written on (Python-Markdown keeps no positions)."""
+    lines = body.split("\n")
+    searched_from: dict[str, int] = {}
+    for written, target, fragment, is_image in found:
+        start = searched_from.get(written, 0)
+        index = next((i for i in range(start, len(lines)) if written in lines[i]), None)
+        if index is None:  # written with entities or across lines: fall back to the first mention
+            index = next((i for i, text in enumerate(lines) if _loose(written) in _loose(text)), 0)
+        else:
+            searched_from[written] = index + 1
+        yield SourceLink(written, body_line + index, target, fragment, is_image)
+
+
+def _loose(text: str) -> str:
+    return re.sub(r"\s+", "", unquote(text))
+
+
+_PLACEHOLDER_RE = re.compile(r'(href|src)="medsite:([^"#]*)(#[^"]*)?"')
+
+
+def resolve_placeholders(html: str, page_url: str, url_of_target) -> str:
+    """Replace each medsite: placeholder with a URL relative to `page_url`.
+
+    `url_of_target(target)` returns the site URL of a content or site path, or None when it
+    does not exist (the link is then left pointing at the site path, and reported elsewhere).
+    """
+
+    def replace(match: re.Match) -> str:
+        attribute, target, fragment = match.group(1), match.group(2), match.group(3) or ""
+        url = url_of_target(target) or (target if target.startswith("/") else "/" + target)
+        return f'{attribute}="{relative_url(page_url, url)}{fragment}"'
+
+    return _PLACEHOLDER_RE.sub(replace, html)
+
+
+def relative_url(from_url: str, to_url: str) -> str:
+    """A relative URL from page `from_url` to `to_url` (both site paths), as a browser resolves it."""
+    if not to_url.startswith("/"):
+        return to_url
+    base = from_url if from_url.endswith("/") else posixpath.dirname(from_url) + "/"
+    relative = posixpath.relpath(to_url, base)
+    if to_url.endswith("/") and not relative.endswith("/"):
+        relative += "/"
+    if relative == "./":
+        return "./"
+    return relative

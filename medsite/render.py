@@ -1,0 +1,146 @@
+"""Pages to HTML with Jinja2 (autoescape, StrictUndefined), plus the sitemap and robots.txt."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
+
+import jinja2
+
+from .config import SiteConfig, display_path
+from .content import url_to_file
+from .disclaimer import Disclaimer
+from .markdown import relative_url
+from .problems import Problem, error
+from .site import Page, Site
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    url: str
+    html: str
+    template_shown: str  # the template file, for problems
+    source_shown: str  # the content file, for problems
+
+    @property
+    def file(self) -> str:
+        return url_to_file(self.url)
+
+
+# The site runs no inline script and loads nothing from other hosts. The preview server widens
+# script-src for livereload's injected script, and only there.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                           "form-action 'self'")
+
+
+def make_environment(config: SiteConfig) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(config.templates_path)),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["isodate"] = lambda d: d.isoformat() if d else ""
+    env.filters["longdate"] = lambda d: f"{d.day} {d:%B %Y}" if d else ""
+    return env
+
+
+def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer) -> tuple[list[RenderedPage], list[Problem]]:
+    """Render every page; template errors are reported once each, with the template's file and line."""
+    problems: list[Problem] = []
+    rendered: list[RenderedPage] = []
+    failed_templates: set[str] = set()
+    shared = {"site": site.config, "topics": site.topics, "disclaimer": disclaimer.html,
+              "content_security_policy": CONTENT_SECURITY_POLICY}
+    for page in site.pages:
+        if page.template in failed_templates:
+            continue
+        template_shown = _template_shown(site.config, page.template)
+        try:
+            template = env.get_template(page.template)
+            html = template.render(shared, page=page, nav=site.nav, url=_url_function(page.url),
+                                   absolute_url=_absolute_function(site.config))
+        except Exception as exc:  # noqa: BLE001 - any template failure becomes a located problem
+            failed_templates.add(page.template)
+            problems.append(template_problem(site.config, exc, page.template, page.source_shown))
+            continue
+        rendered.append(RenderedPage(page.url, html, template_shown, page.source_shown))
+    return rendered, problems
+
+
+def _url_function(page_url: str):
+    def url(target: str) -> str:
+        """A link from this page to a site path (`/css/site.css`) that works under any base path."""
+        return relative_url(page_url, target)
+    return url
+
+
+def _absolute_function(config: SiteConfig):
+    base = config.base_url.rstrip("/")
+
+    def absolute_url(target: str) -> str:
+        return base + target
+    return absolute_url
+
+
+def _template_shown(config: SiteConfig, name: str) -> str:
+    return display_path(config.templates_path / name, config.root)
+
+
+def template_problem(config: SiteConfig, exc: BaseException, name: str, used_by: str) -> Problem:
+    """Turn a Jinja2 (or Python) exception into a problem at the template file and line."""
+    templates = str(config.templates_path)
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        shown = display_path(Path(exc.filename), config.root) if exc.filename else _template_shown(config, exc.name or name)
+        return error(shown, exc.lineno or 0, f"template syntax error: {exc.message}")
+    if isinstance(exc, jinja2.TemplateNotFound):
+        missing = exc.name or name
+        where = _innermost_template_frame(exc, templates)
+        shown, line = where if where else (_template_shown(config, name), 0)
+        if missing == name and not where:
+            return error(shown, 0, f"template '{missing}' not found in {config.templates_dir}/ (needed by {used_by})")
+        return error(shown, line, f"template '{missing}' not found in {config.templates_dir}/")
+    where = _innermost_template_frame(exc, templates)
+    shown, line = where if where else (_template_shown(config, name), 0)
+    shown = display_path(Path(shown), config.root)
+    if isinstance(exc, RecursionError):
+        return error(shown, line, "template includes or extends itself (endless recursion)")
+    if isinstance(exc, jinja2.UndefinedError):
+        return error(shown, line, f"undefined variable in template: {exc.message} (rendering {used_by})")
+    return error(shown, line, f"template error: {type(exc).__name__}: {exc} (rendering {used_by})")
+
+
+def _innermost_template_frame(exc: BaseException, templates: str) -> tuple[str, int] | None:
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(templates):
+            found = (filename, tb.tb_lineno)
+            if isinstance(exc, RecursionError):
+                break  # the first template frame names the loop; the rest repeat it
+        tb = tb.tb_next
+    return found
+
+
+def render_sitemap(site: Site) -> str:
+    base = site.config.base_url.rstrip("/")
+    rows = []
+    for page in site.pages:
+        if page.url.endswith(".html"):
+            continue
+        lastmod = ""
+        if page.article is not None:
+            lastmod = f"<lastmod>{page.article.meta.last_reviewed.isoformat()}</lastmod>"
+        rows.append(f"<url><loc>{xml_escape(base + page.url)}</loc>{lastmod}</url>")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            + "\n".join(rows) + "\n</urlset>\n")
+
+
+def render_robots(site: Site) -> str:
+    return f"User-agent: *\nAllow: /\nSitemap: {site.config.base_url.rstrip('/')}/sitemap.xml\n"
+
+

@@ -1,0 +1,224 @@
+"""The whole site in memory: pages by URL, topic series in order, navigation, site-wide checks."""
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from .config import SiteConfig, display_path
+from .content import Article, article_url, next_review_due, slugify
+from .markdown import RenderedBody, resolve_placeholders
+from .problems import Problem, error, warning
+
+SERIES_WINDOW = 9  # an article lists at most this many neighbours, so output grows linearly
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass
+class Topic:
+    slug: str
+    title: str
+    summary: str
+    notice_html: Markup
+    url: str
+    articles: list[Article] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    """One HTML page to render: an article, a topic index, or a page made by the site (404)."""
+
+    url: str
+    template: str
+    title: str
+    summary: str
+    source_shown: str  # the file that made the page, for problems
+    article: Article | None = None
+    body: RenderedBody | None = None
+    topic: Topic | None = None
+    previous: Link | None = None
+    next: Link | None = None
+    series: list[Link] = field(default_factory=list)  # the window of the series around this page
+    position: int = 0  # 1-based place in its series
+    breadcrumbs: list[Link] = field(default_factory=list)
+    body_html: Markup = Markup("")
+    next_review: dt.date | None = None
+
+    @property
+    def is_medical(self) -> bool:
+        return self.article is not None and self.article.is_medical
+
+
+@dataclass
+class Site:
+    config: SiteConfig
+    pages: list[Page]
+    topics: list[Topic]
+    nav: list[Link]
+    assets: dict[str, str]  # content-relative path -> output-relative path
+
+    def page(self, url: str) -> Page | None:
+        return next((p for p in self.pages if p.url == url), None)
+
+
+def template_for(article: Article) -> str:
+    if article.url == "/":
+        return "home.html"
+    return "article.html" if article.is_medical else "page.html"
+
+
+def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str, RenderedBody],
+                  asset_rels: list[str], render_notice) -> tuple[Site, list[Problem]]:
+    """Lay out every page, order each series and resolve internal links; report site-wide problems."""
+    problems: list[Problem] = []
+    by_rel = {a.rel: a for a in articles}
+    topics = _topics(config, articles, render_notice, problems)
+    pages: list[Page] = []
+    home = Link(config.title, "/")
+    for topic in topics.values():
+        pages.append(Page(topic.url, "topic.html", topic.title, topic.summary,
+                          display_path(config.config_path), topic=topic, breadcrumbs=[home]))
+    for article in articles:
+        topic = topics.get(article.topic) if article.topic else None
+        crumbs = [home] if article.url != "/" else []
+        if topic:
+            crumbs.append(Link(topic.title, topic.url))
+        pages.append(Page(article.url, template_for(article), article.meta.title, article.meta.summary,
+                          article.shown, article=article, body=bodies[article.rel], topic=topic,
+                          breadcrumbs=crumbs,
+                          next_review=next_review_due(article.meta, config.review.interval_months)))
+    pages.append(Page("/404.html", "404.html", "Page not found", "", "templates/404.html",
+                      breadcrumbs=[home]))
+    _link_series(pages)
+    problems += _duplicate_urls(pages, asset_rels)
+    url_of = _target_resolver(by_rel, asset_rels)
+    for page in pages:
+        if page.body is None:
+            continue
+        problems += _check_links(page, url_of)
+        page.body_html = Markup(resolve_placeholders(page.body.html, page.url, url_of))
+    nav, nav_problems = _navigation(config, url_of)
+    problems += nav_problems
+    pages.sort(key=lambda p: p.url)
+    return Site(config, pages, list(topics.values()), nav, {rel: rel for rel in asset_rels}), problems
+
+
+def _topics(config: SiteConfig, articles: list[Article], render_notice, problems) -> dict[str, Topic]:
+    topics: dict[str, Topic] = {}
+    for article in articles:
+        name = article.topic
+        if not name or article.url == "/":
+            continue
+        if name not in topics:
+            settings = config.topics.get(name)
+            if settings is None:
+                problems.append(warning(article.shown, article.line_of("topic"),
+                                        f"topic '{name}' has no title in the config; add it under 'topics:'"))
+                title, summary, notice = name.replace("-", " ").capitalize(), "", ""
+            else:
+                title, summary, notice = settings.title, settings.summary, settings.notice
+            topics[name] = Topic(name, title, summary, Markup(render_notice(notice)) if notice else Markup(""),
+                                 "/" + slugify(name) + "/")
+        topics[name].articles.append(article)
+    for topic in topics.values():
+        topic.articles.sort(key=lambda a: (a.meta.order is None, a.meta.order or 0, a.meta.title.lower(), a.rel))
+    return dict(sorted(topics.items()))
+
+
+def _link_series(pages: list[Page]) -> None:
+    by_url = {p.url: p for p in pages}
+    for page in pages:
+        if page.topic is None or page.article is None:
+            continue
+        series = page.topic.articles
+        index = next(i for i, a in enumerate(series) if a is page.article)
+        page.position = index + 1
+        if index > 0:
+            page.previous = Link(series[index - 1].meta.title, series[index - 1].url)
+        if index + 1 < len(series):
+            page.next = Link(series[index + 1].meta.title, series[index + 1].url)
+        start = max(0, min(index - SERIES_WINDOW // 2, len(series) - SERIES_WINDOW))
+        page.series = [Link(a.meta.title, a.url) for a in series[start:start + SERIES_WINDOW]]
+    by_url.clear()
+
+
+def _duplicate_urls(pages: list[Page], asset_rels: list[str]) -> list[Problem]:
+    problems = []
+    seen: dict[str, Page] = {}
+    for page in pages:
+        other = seen.get(page.url)
+        if other is not None:
+            problems.append(error(page.source_shown, page.article.line_of("slug") if page.article else 0,
+                                  f"two pages would be written at {page.url}: this one and {other.source_shown}"))
+        else:
+            seen[page.url] = page
+    for rel in asset_rels:
+        folder_url = "/" + rel + "/"
+        if folder_url in seen:
+            problems.append(error(seen[folder_url].source_shown, 0,
+                                  f"page {folder_url} collides with the file content/{rel}"))
+    return problems
+
+
+def _target_resolver(by_rel: dict[str, Article], asset_rels: list[str]):
+    assets = set(asset_rels)
+
+    def url_of(target: str) -> str | None:
+        if target.startswith("/"):
+            return target
+        if target.endswith(".md"):
+            article = by_rel.get(target)
+            return article.url if article else None
+        if target in assets:
+            return "/" + target
+        if target == "." or target in ("", "index.md"):
+            return "/"
+        return None
+
+    return url_of
+
+
+def _check_links(page: Page, url_of) -> list[Problem]:
+    problems = []
+    for link in page.body.links:
+        if link.target is None:
+            continue
+        if link.target.startswith(".."):
+            problems.append(error(page.source_shown, link.line,
+                                  f"link to '{link.written}' leaves the content folder"))
+        elif not link.target.startswith("/") and url_of(link.target) is None:
+            if link.target.endswith(".md"):
+                message = f"link to '{link.written}': no article at content/{link.target}"
+                if posixpath.basename(link.target) != link.target:
+                    message += " (paths are relative to this file's folder)"
+                message += " — it may be missing, misspelled or a draft"
+            else:
+                message = f"{'image' if link.is_image else 'link'} '{link.written}': no file at content/{link.target}"
+            problems.append(error(page.source_shown, link.line, message))
+    return problems
+
+
+def _navigation(config: SiteConfig, url_of) -> tuple[list[Link], list[Problem]]:
+    nav, problems = [], []
+    for index, item in enumerate(config.nav):
+        target = item.link
+        if target.startswith(("http://", "https://", "/")):
+            nav.append(Link(item.title, target))
+            continue
+        url = url_of(target) if target.endswith(".md") else None
+        if url is None:
+            problems.append(error(display_path(config.config_path), item.line,
+                                  f"nav[{index}].link: no article at {config.content_dir}/{target}"))
+            continue
+        nav.append(Link(item.title, url))
+    return nav, problems
+
+
+__all__ = ["Site", "Page", "Topic", "Link", "assemble_site", "article_url"]
