@@ -27,6 +27,7 @@ class BuildOptions:
     drafts: bool = False
     jobs: int | None = None
     use_cache: bool = True
+    write: bool = True  # False: stop after rendering (lint needs the site, not the files)
 
 
 @dataclass
@@ -84,7 +85,7 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(),
     problems += enforce(pages, disclaimer)
     result.pages = pages
     clock.lap("templates")
-    if has_errors(problems):
+    if has_errors(problems) or not options.write:
         return result
     files = output_files(config, site, pages, discovery, problems)
     if has_errors(problems):

@@ -122,15 +122,24 @@ def run_build(args) -> int:
     return EXIT_OK
 
 
-def _not_yet(name: str):
-    def run(args) -> int:
-        print(f"medsite: '{name}' is not yet available", file=sys.stderr)
-        return EXIT_USAGE
-    return run
+# Each command beyond `build` lives in the module of its stage, imported when used.
+
+def run_check(args) -> int:
+    from . import links
+    return links.command(args)
 
 
-run_check = _not_yet("check")
-run_serve = _not_yet("serve")
-run_new = _not_yet("new")
-run_lint = _not_yet("lint")
+def run_serve(args) -> int:
+    from . import serve
+    return serve.command(args)
+
+
+def run_new(args) -> int:
+    from . import scaffold
+    return scaffold.command(args)
+
+
+def run_lint(args) -> int:
+    from . import lint
+    return lint.command(args)
 
