@@ -21,11 +21,21 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class Drug:
+    """The medicine a series is about, for the structured data of its overview (never doses)."""
+    name: str = doc("The medicine's non-proprietary (generic) name, e.g. 'ketamine'.")
+    legal_status: str = doc("Its legal status in plain words, e.g. 'DEA Schedule III controlled substance'.")
+    prescription_only: bool = doc("True when it is only available on prescription.", default=True)
+
+
+@dataclass(frozen=True)
 class Topic:
     title: str = doc("Title of the series, shown on its index page and in breadcrumbs.")
     summary: str = doc("One or two sentences introducing the series.")
     notice: str = doc("Markdown shown at the top of every medical article of the series "
                       "(for example the regulatory status of a medicine).", default="")
+    drug: Drug | None = doc("The medicine the series is about; described as a schema.org Drug in the "
+                            "structured data of the series' overview page.", default=None)
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,38 @@ class ReviewPolicy:
     require_clinical_review: bool = doc(
         "Publishing mode: a medical article without `reviewed_by` is an error, not a visible notice.",
         default=False)
+
+
+@dataclass(frozen=True)
+class LintPolicy:
+    reading_grade_warning: float = doc("A page whose prose reads above this Flesch-Kincaid grade gets a warning.",
+                                       default=8)
+    reading_grade_error: float = doc("A page whose prose reads above this grade is an error.", default=12)
+    required_kinds: list[str] = doc("The kinds of article every topic series must have; a missing one is an "
+                                    "error naming the topic folder.",
+                                    default_factory=lambda: ["mechanism", "indications", "risks", "faq"])
+    dose_patterns: list[str] = doc(
+        "Units that make a number a dose amount ('25 mg'); a dose in a page asks for clinical sign-off.",
+        default_factory=lambda: ["mg", "mcg", "µg", "microgram", "micrograms", "milligram", "milligrams",
+                                 "mg/kg", "ml", "mL", "millilitre", "millilitres", "IU", "units"])
+    sourcing_phrases: list[str] = doc(
+        "Words that point readers to buying or sourcing a prescription drug: an error, unless the sentence "
+        "warns against it (see safe_contexts).",
+        default_factory=lambda: ["buy", "buying", "purchase", "purchasing", "order online", "for sale",
+                                 "without a prescription", "no prescription needed", "no prescription required",
+                                 "discreet shipping", "discreet delivery", "price", "prices", "cheap",
+                                 "discount", "coupon", "best deal"])
+    safe_contexts: list[str] = doc(
+        "Words that, earlier in the same sentence, make a sourcing phrase a warning to readers "
+        "('Never buy ketamine without a prescription'). A question answered 'No' is also safe.",
+        default_factory=lambda: ["never", "don't", "do not", "not", "illegal", "unsafe", "avoid", "dangerous",
+                                 "cannot", "can't", "must not", "should not", "shouldn't"])
+    residue_phrases: list[str] = doc(
+        "Leftover web furniture from copied pages (comment forms, share buttons); each is an error.",
+        default_factory=lambda: ["Leave a Reply", "Leave a comment", "Your email address will not be published",
+                                 "Required fields are marked", "Post Comment", "Save my name, email, and website",
+                                 "Notify me of follow-up comments", "Share this:", "Like this:", "Related posts",
+                                 "Post navigation", "Subscribe to our newsletter"])
 
 
 @dataclass(frozen=True)
@@ -56,6 +98,7 @@ class SiteConfig:
     topics: dict[str, Topic] = doc("Series titles, summaries and notices, by topic folder name.",
                                    default_factory=dict)
     review: ReviewPolicy = doc("The clinical review policy.", default_factory=ReviewPolicy)
+    lint: LintPolicy = doc("The content checks of `lint` and `check`.", default_factory=LintPolicy)
     # Filled in by load_config, not read from the file.
     root: Path = field(default=Path("."), compare=False, metadata={"internal": True})
     config_path: Path = field(default=Path("config.yaml"), compare=False, metadata={"internal": True})
@@ -147,4 +190,7 @@ def _check_across_fields(config: SiteConfig, data, shown: str, output_from_cli: 
         problems.append(error(shown, out_line, f"{out_where}: must not be the project folder or contain it"))
     if config.review.interval_months < 1:
         problems.append(error(shown, line("review"), "review.interval_months: must be at least 1"))
+    if config.lint.reading_grade_error < config.lint.reading_grade_warning:
+        problems.append(error(shown, line("lint"), "lint.reading_grade_error: must not be below "
+                                                   "lint.reading_grade_warning"))
     return problems

@@ -102,12 +102,17 @@ def page_footer_problem(html: str, disclaimer: Disclaimer) -> str | None:
 
 
 def enforce(pages, disclaimer: Disclaimer) -> list[Problem]:
-    """One error per built page without the disclaimer, naming the page and its template."""
-    problems = []
+    """An error for each template whose pages lack the disclaimer, naming the pages and the template chain."""
+    failures: dict[tuple[str, str], list] = {}
     for page in pages:
         reason = page_footer_problem(page.html, disclaimer)
         if reason:
-            problems.append(error(page.template_shown, 0, f"{page.url}: {reason} "
-                                  f"(page from {page.source_shown}; the disclaimer comes from "
-                                  f"{disclaimer.shown} and must appear in base.html's <footer>)"))
+            failures.setdefault((page.template_shown, reason), []).append(page)
+    problems = []
+    for (template_shown, reason), failed in failures.items():
+        urls = ", ".join(f"{p.url} (from {p.source_shown})" for p in failed[:3])
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        chain = " -> ".join(failed[0].template_chain)
+        problems.append(error(template_shown, 0, f"{reason}: {urls}{more}; rendered with {chain}; the text "
+                              f"comes from {disclaimer.shown} and must stay inside <body>'s <footer>"))
     return problems

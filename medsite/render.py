@@ -1,6 +1,7 @@
 """Pages to HTML with Jinja2 (autoescape, StrictUndefined), plus the sitemap and robots.txt."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
@@ -21,6 +22,7 @@ class RenderedPage:
     html: str
     template_shown: str  # the template file, for problems
     source_shown: str  # the content file, for problems
+    template_chain: tuple[str, ...] = ()  # the template and those it extends, as shown paths
 
     @property
     def file(self) -> str:
@@ -66,8 +68,26 @@ def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer) ->
             failed_templates.add(page.template)
             problems.append(template_problem(site.config, exc, page.template, page.source_shown))
             continue
-        rendered.append(RenderedPage(page.url, html, template_shown, page.source_shown))
+        rendered.append(RenderedPage(page.url, html, template_shown, page.source_shown,
+                                     _template_chain(env, site.config, page.template)))
     return rendered, problems
+
+
+_EXTENDS = re.compile(r"""{%-?\s*extends\s+["']([^"']+)["']""")
+
+
+def _template_chain(env: jinja2.Environment, config: SiteConfig, name: str) -> tuple[str, ...]:
+    """The template and the ones it extends, for messages about where a page's markup came from."""
+    chain: list[str] = []
+    while name and name not in chain and len(chain) < 10:
+        chain.append(name)
+        try:
+            source, _, _ = env.loader.get_source(env, name)
+        except jinja2.TemplateNotFound:
+            break
+        match = _EXTENDS.search(source)
+        name = match.group(1) if match else ""
+    return tuple(_template_shown(config, n) for n in chain)
 
 
 def _url_function(page_url: str):

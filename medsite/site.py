@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -195,10 +194,8 @@ def _check_links(page: Page, url_of) -> list[Problem]:
                                   f"link to '{link.written}' leaves the content folder"))
         elif not link.target.startswith("/") and url_of(link.target) is None:
             if link.target.endswith(".md"):
-                message = f"link to '{link.written}': no article at content/{link.target}"
-                if posixpath.basename(link.target) != link.target:
-                    message += " (paths are relative to this file's folder)"
-                message += " — it may be missing, misspelled or a draft"
+                message = (f"link to '{link.written}': no article at content/{link.target} "
+                           "(missing, misspelled or a draft?)")
             else:
                 message = f"{'image' if link.is_image else 'link'} '{link.written}': no file at content/{link.target}"
             problems.append(error(page.source_shown, link.line, message))
