@@ -26,9 +26,9 @@ def _type_name(tp) -> str:
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
     if origin is list:
-        return f"a list of {_type_name(get_args(tp)[0])}s"
+        return f"a list, each {_type_name(get_args(tp)[0])}"
     if origin is dict:
-        return f"a mapping of names to {_type_name(get_args(tp)[1])}s"
+        return f"a mapping of names, each to {_type_name(get_args(tp)[1])}"
     if dataclasses.is_dataclass(tp):
         return "a mapping"
     return {str: "text", int: "a whole number", float: "a number", bool: "true or false",
