@@ -1,11 +1,12 @@
 """The site config: a typed schema with defaults, loaded from YAML with line-numbered errors."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .frontmatter import load_yaml
-from .problems import Problem, error
+from .problems import Problem, error, has_errors
 from .schema import Reader
 
 
@@ -129,13 +130,15 @@ class SiteConfig:
 
 def display_path(path: Path, root: Path | None = None) -> str:
     """A path as the user would type it: relative to the current folder when possible."""
-    for base in (Path.cwd(), root):
-        if base is None:
-            continue
-        try:
-            return str(Path(path).resolve().relative_to(base.resolve()))
-        except ValueError:
-            continue
+    # The path itself first: resolving would follow a symbolic link out of the folder it is in.
+    for candidate in (Path(os.path.abspath(path)), Path(path).resolve()):
+        for base in (Path.cwd(), root):
+            if base is None:
+                continue
+            try:
+                return str(candidate.relative_to(base.resolve()))
+            except ValueError:
+                continue
     return str(path)
 
 
@@ -163,7 +166,7 @@ def load_config(path: Path, output_dir: str | None = None) -> tuple[SiteConfig |
     if output_dir is not None:
         config = replace(config, output_dir=str(Path(output_dir).resolve()))
     problems += _check_across_fields(config, data, shown, output_from_cli=output_dir is not None)
-    return (None if problems else config), problems
+    return (None if has_errors(problems) else config), problems
 
 
 def _check_across_fields(config: SiteConfig, data, shown: str, output_from_cli: bool) -> list[Problem]:

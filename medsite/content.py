@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import unicodedata
@@ -11,7 +12,7 @@ from typing import Literal
 
 from .config import SiteConfig, display_path
 from .frontmatter import LineMap, load_yaml, split_front_matter
-from .problems import Problem, error
+from .problems import Problem, error, has_errors
 from .schema import Reader
 
 Kind = Literal["overview", "mechanism", "indications", "risks", "treatment", "faq", "page"]
@@ -103,7 +104,7 @@ class Article:
     def is_medical(self) -> bool:
         return self.meta.kind in MEDICAL_KINDS
 
-    @property
+    @functools.cached_property  # asked for many times per page; slugs are not cheap
     def url(self) -> str:
         return article_url(self.rel, self.meta.slug)
 
@@ -195,10 +196,10 @@ def parse_article(source: SourceFile, text: str) -> tuple[Article | None, list[P
     problems += reader.problems
     if meta is not None:
         problems += _check_front_matter(meta, data, source)
-    if problems:
+    if has_errors(problems):
         return None, problems
     lines = dict(data.lines) if isinstance(data, LineMap) else {}
-    return Article(source, meta, split.body, split.body_line, lines), []
+    return Article(source, meta, split.body, split.body_line, lines), problems
 
 
 def _check_front_matter(meta: FrontMatter, data: LineMap, source: SourceFile) -> list[Problem]:
@@ -207,9 +208,14 @@ def _check_front_matter(meta: FrontMatter, data: LineMap, source: SourceFile) ->
         if "/" in meta.slug or "\\" in meta.slug or ".." in meta.slug:
             problems.append(error(source.shown, data.line_of("slug"),
                                   f"slug: '{meta.slug}' must be one URL segment (no '/', '\\' or '..')"))
-        elif not slugify(meta.slug):
+        elif not url_segment(meta.slug):
             problems.append(error(source.shown, data.line_of("slug"),
                                   f"slug: '{meta.slug}' has no letters or digits left after cleaning"))
+    names = PurePosixPath(source.rel).parent.parts + (() if meta.slug else (PurePosixPath(source.rel).stem,))
+    nameless = [name for name in names if not url_segment(name)]
+    if nameless:
+        problems.append(error(source.shown, 0, f"'{nameless[0]}' has no letters or digits to make the page's "
+                                               "URL from; rename it"))
     if meta.topic is not None and not slugify(meta.topic) == meta.topic:
         problems.append(error(source.shown, data.line_of("topic"),
                               f"topic: '{meta.topic}' must be a folder-style name like 'ketamine-lozenges'"))
@@ -237,16 +243,24 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def url_segment(name: str) -> str:
+    """A file or folder name as one URL segment: its slug, or its words when in another script ('中文').
+
+    Only letters, digits, '_' and '-' remain, so no segment can climb ('..') or split ('/', '\\').
+    """
+    return slugify(name) or "-".join(re.findall(r"\w+", name.lower()))
+
+
 def article_url(rel: str, slug: str | None = None) -> str:
     """The pretty URL of a source file: `a/b.md` -> `/a/b/`, `index.md` -> `/`."""
     path = PurePosixPath(rel)
-    folders = [slugify(part) or part for part in path.parent.parts]
-    stem = slugify(slug) if slug else (slugify(path.stem) or path.stem)
+    folders = [url_segment(part) for part in path.parent.parts]
+    stem = url_segment(slug) if slug else url_segment(path.stem)
     if stem == "index" and not slug:
         parts = folders
     else:
         parts = folders + [stem]
-    return "/" + "".join(part + "/" for part in parts)
+    return "/" + "".join(part + "/" for part in parts if part)  # a nameless part is reported by parse_article
 
 
 def url_to_file(url: str) -> str:

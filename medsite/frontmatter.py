@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from .problems import Problem, error
+from .problems import Problem, error, warning
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -34,9 +34,11 @@ class _LineLoader(_BaseLoader):
 
     line_offset = 0  # file line of the YAML block's first line, minus one
 
-    def __init__(self, stream):
+    def __init__(self, stream: str):
         super().__init__(stream)
+        self.source_lines = stream.split("\n")
         self.duplicate_keys: list[tuple[int, str]] = []
+        self.cut_by_comment: list[tuple[int, str, str]] = []  # (line, key, value kept)
 
     def construct_yaml_map(self, node):
         data = LineMap()
@@ -55,6 +57,24 @@ class _LineLoader(_BaseLoader):
                 continue
             data[key] = self.construct_object(value_node, deep=True)
             data.lines[key] = line
+            if self._ends_in_comment(value_node):
+                self.cut_by_comment.append((line, str(key), data[key]))
+
+    def _ends_in_comment(self, node) -> bool:
+        """A plain (unquoted; style None or '') text value followed by ` #`: YAML dropped the rest."""
+        if not (isinstance(node, yaml.ScalarNode) and not node.style and node.tag.endswith(":str")):
+            return False
+        end = node.end_mark
+        rest = self.source_lines[end.line][end.column:] if end.line < len(self.source_lines) else ""
+        return rest.lstrip().startswith("#")
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:  # e.g. `!!int x`, `!!int`
+            value = f"'{node.value}'" if isinstance(node.value, str) else "the value"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{value} is not a valid {node.tag.rsplit(':', 1)[-1]}", node.start_mark) from exc
 
     def construct_yaml_timestamp(self, node):
         try:
@@ -81,10 +101,16 @@ def load_yaml(text: str, path: str, first_line: int = 1) -> tuple[object, list[P
         context = getattr(exc, "context", None)
         message = f"{context} {problem}" if context and "not a real date" not in problem else problem
         return None, [error(path, line, f"invalid YAML: {_tidy(message)}")]
+    except RecursionError:
+        return None, [error(path, first_line, "invalid YAML: lists or mappings nested too deeply")]
     finally:
         loader.dispose()
     problems = [error(path, line, f"duplicate key '{key}' (a key may appear only once)")
                 for line, key in loader.duplicate_keys]
+    # `title: Update #2` silently becomes 'Update'; a warning, since a comment may also be meant.
+    problems += [warning(path, line, f"{key}: YAML reads ' #' as the start of a comment, so the value is "
+                                     f"'{value}'; put the whole value in quotes if the '#' belongs to it")
+                 for line, key, value in loader.cut_by_comment]
     return data, problems
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import posixpath
 import re
+from html import escape, unescape
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
+
+from .sanitize import Removal, sanitize_body
 
 EXTENSIONS = ["tables", "toc", "footnotes", "attr_list", "admonition", "abbr", "sane_lists"]
 EXTENSION_CONFIGS = {"toc": {"permalink": False}, "footnotes": {"BACKLINK_TITLE": "Back to the text"}}
@@ -44,6 +47,7 @@ class RenderedBody:
     html: str  # with medsite: placeholders for internal links
     headings: tuple[Heading, ...]
     links: tuple[SourceLink, ...]
+    removed: tuple[Removal, ...] = ()  # what the sanitizer took out, to warn about
 
 
 def is_external(href: str) -> bool:
@@ -109,10 +113,10 @@ class MarkdownRenderer:
         self.current_rel = page_rel
         self.found = []
         self._md.reset()
-        html = self._md.convert(body)
+        html, removed = sanitize_body(self._md.convert(body), body, body_line)
         headings = tuple(_flatten(self._md.toc_tokens))
         links = tuple(_locate(self.found, body, body_line))
-        return RenderedBody(html, headings, links)
+        return RenderedBody(html, headings, links, removed)
 
 
 def _flatten(tokens) -> list[Heading]:
@@ -129,12 +133,21 @@ def _locate(found, body: str, body_line: int):
     searched_from: dict[str, int] = {}
     for written, target, fragment, is_image in found:
         start = searched_from.get(written, 0)
-        index = next((i for i in range(start, len(lines)) if written in lines[i]), None)
+        mention = _mention_pattern(written)
+        index = next((i for i in range(start, len(lines)) if mention.search(lines[i])), None)
         if index is None:  # written with entities or across lines: fall back to the first mention
             index = next((i for i, text in enumerate(lines) if _loose(written) in _loose(text)), 0)
         else:
             searched_from[written] = index + 1
         yield SourceLink(written, body_line + index, target, fragment, is_image)
+
+
+def _mention_pattern(written: str) -> re.Pattern:
+    """`written` as a whole link target (`](a.md#b)`, `<a.md>`, `href="a.md"`), so that 'a.md#b' is
+    not found inside 'a.md#bc' nor '/x/' inside '../x/'; an empty target is `]()`."""
+    if not written:
+        return re.compile(r"\]\(\s*\)")
+    return re.compile(r"(?:^|(?<=[\s(<\"'=]))" + re.escape(written) + r"(?=[\s)>\"']|$)")
 
 
 def _loose(text: str) -> str:
@@ -152,9 +165,10 @@ def resolve_placeholders(html: str, page_url: str, url_of_target) -> str:
     """
 
     def replace(match: re.Match) -> str:
-        attribute, target, fragment = match.group(1), match.group(2), match.group(3) or ""
+        # The target is as it stands in the HTML attribute: `a&amp;b.md` names the file a&b.md.
+        attribute, target, fragment = match.group(1), unescape(match.group(2)), match.group(3) or ""
         url = url_of_target(target) or (target if target.startswith("/") else "/" + target)
-        return f'{attribute}="{relative_url(page_url, url)}{fragment}"'
+        return f'{attribute}="{escape(relative_url(page_url, url))}{fragment}"'
 
     return _PLACEHOLDER_RE.sub(replace, html)
 

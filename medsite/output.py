@@ -1,41 +1,285 @@
-"""Writing the site: build aside, then swap into place, so a failed build never damages the last good one.
+"""Writing the site: built aside, swapped in whole, and only what changed is written.
 
-The new site is written to a hidden sibling folder. Only when it is complete does it take the
-output folder's place, with one atomic exchange where the system offers it (Linux renameat2),
-else two renames. Leftovers of a killed build are removed by the next one.
+Two folders take turns: the live output folder and a hidden spare beside it holding an earlier
+build. A build brings the spare up to date - a file whose bytes equal the live one becomes a hard
+link to it (same inode, so its mtime is kept and rsync or a server see no change), any other file
+is written under a temporary name and renamed in - then exchanges the two folders in one atomic
+step where the system offers it (Linux renameat2), else three renames. A failed or killed build
+has only touched the spare, so the last good output is never damaged.
+
+A manifest per folder (content digest, size, mtime and inode of each file, and the render key of
+each page) says what is unchanged without reading old files. It is kept in the cache folder and
+names the folder it describes by the folder's inode, so after a crash at any moment a manifest is
+either right or ignored; a file whose stat no longer matches its entry counts as changed.
 """
 from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
+import hashlib
 import os
+import pickle
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .problems import Problem, error
 
 _PREFIX = ".medsite-"
+_TEMPORARY = ".medsite-tmp"
 
 
 @dataclass(frozen=True)
 class OutputFile:
     rel: str  # path inside the output folder, posix
     data: bytes | None = None  # the bytes to write, or
-    source: Path | None = None  # a file to copy
+    source: Path | None = None  # a file to copy, or neither:
+    unchanged: bool = False  # a page not rendered again because the live output holds its current bytes
+    key: bytes | None = None  # the page's render key (see cache.py), remembered for the next build
 
 
-def staging_folder(out: Path) -> Path:
-    return out.parent / f"{_PREFIX}{out.name}.new-{os.getpid()}"
+class FileRecord(NamedTuple):
+    digest: bytes  # of the content
+    size: int
+    mtime_ns: int
+    inode: int
+    key: bytes | None = None
+
+
+def digest_of(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+@dataclass
+class _Manifest:
+    folder_inode: int
+    records: dict[str, FileRecord] = field(default_factory=dict)
+
+
+class OutputFolder:
+    """The live output folder, its spare and their manifests; one build at a time writes them."""
+
+    def __init__(self, out: Path, state_folder: Path):
+        self.out = out
+        self.spare = out.parent / f"{_PREFIX}{out.name}.spare"
+        self._lock_path = out.parent / f"{_PREFIX}{out.name}.lock"
+        self._lock_file = None
+        self._staged: dict[str, FileRecord] = {}
+        name = hashlib.blake2b(os.fsencode(out), digest_size=8).hexdigest()
+        self._manifest_paths = (state_folder / f"output-{name}.a", state_folder / f"output-{name}.b")
+
+    # -- reading what the live folder holds -------------------------------------------------------
+
+    def live_records(self) -> dict[str, FileRecord]:
+        """The live folder's files whose stat still matches the manifest: known without reading them."""
+        manifest = self._manifest_of(self.out)
+        if manifest is None:
+            return {}
+        verified = {}
+        for rel, record in manifest.records.items():
+            try:
+                st = os.stat(self.out / rel)
+            except OSError:
+                continue
+            if (st.st_size, st.st_mtime_ns, st.st_ino) == record[1:4]:
+                verified[rel] = record
+        return verified
+
+    def _manifest_of(self, folder: Path) -> _Manifest | None:
+        try:
+            inode = os.stat(folder).st_ino
+        except OSError:
+            return None
+        for path in self._manifest_paths:
+            manifest = _read(path)
+            if manifest is not None and manifest.folder_inode == inode:
+                return manifest
+        return None
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def stage(self, files: list[OutputFile], live: dict[str, FileRecord]) -> tuple[Path, list[Problem]]:
+        """Bring the spare folder up to date with `files`; `live` are the verified live records."""
+        clean_leftovers(self.out)
+        self._lock()
+        spare_names = self._spare_names()
+        for path in self._manifest_paths:  # the spare is about to change: its manifest must go
+            manifest = _read(path)
+            if manifest is not None and manifest.folder_inode == _inode(self.spare):
+                path.unlink(missing_ok=True)
+        self.spare.mkdir(parents=True, exist_ok=True)
+        self._staged: dict[str, FileRecord] = {}
+        problems: list[Problem] = []
+        for item in files:
+            try:
+                self._stage_file(item, live.get(item.rel))
+            except OSError as exc:
+                problems.append(error(item.rel, 0, f"cannot write the output file: {exc.strerror or exc}"))
+        for rel in spare_names - self._staged.keys():
+            _remove_with_empty_parents(self.spare, rel)
+        return self.spare, problems
+
+    def _stage_file(self, item: OutputFile, record: FileRecord | None) -> None:
+        target = self.spare / item.rel
+        data = None
+        if item.unchanged:
+            digest = record.digest
+        else:
+            data = item.data if item.data is not None else item.source.read_bytes()
+            digest = digest_of(data)
+        if record is not None and record.digest == digest:
+            _share(self.out / item.rel, self.spare, item.rel, record.inode)
+            self._staged[item.rel] = record._replace(key=item.key)
+            return
+        temporary = target.with_name(target.name + _TEMPORARY)
+        try:
+            temporary.write_bytes(data)
+        except (FileNotFoundError, NotADirectoryError):
+            _make_parent(self.spare, item.rel)
+            temporary.write_bytes(data)
+        _replace(temporary, target)  # never write into a file: it may be a link to a live one
+        st = os.stat(target)
+        self._staged[item.rel] = FileRecord(digest, st.st_size, st.st_mtime_ns, st.st_ino, item.key)
+
+    def _spare_names(self) -> set[str]:
+        if not self.spare.is_dir():
+            return set()
+        manifest = self._manifest_of(self.spare)
+        if manifest is not None:
+            return set(manifest.records)
+        names = set()
+        for folder, _, files in os.walk(self.spare):
+            base = Path(folder).relative_to(self.spare)
+            names.update((base / name).as_posix() for name in files)
+        return names
+
+    def swap_into_place(self) -> None:
+        """Make the staged spare the live folder; the previous live folder becomes the spare."""
+        try:
+            previous = self._manifest_of(self.out)
+            staged_inode = _inode(self.spare)
+            live_inode = _inode(self.out)
+            # Both manifests name their folders by inode, so they are right whether or not the
+            # exchange below happens: write them first.
+            _write(self._manifest_paths[0], _Manifest(staged_inode, self._staged))
+            if previous is not None and live_inode is not None:
+                _write(self._manifest_paths[1], _Manifest(live_inode, previous.records))
+            else:
+                self._manifest_paths[1].unlink(missing_ok=True)
+            if live_inode is None:
+                os.rename(self.spare, self.out)
+            elif not _exchange(self.spare, self.out):
+                old = self.out.parent / f"{_PREFIX}{self.out.name}.old-{os.getpid()}"
+                os.rename(self.out, old)
+                os.rename(self.spare, self.out)
+                os.rename(old, self.spare)
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Let another build write (after a swap, or when a build stops before it)."""
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _lock(self) -> None:
+        if self._lock_file is None:
+            self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self._lock_path, "a")
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+
+
+def _share(live: Path, root: Path, rel: str, inode: int) -> None:
+    """Make `root/rel` the same file as `live` (a hard link; a copy keeping the mtime where links fail)."""
+    target = root / rel
+    try:
+        if os.lstat(target).st_ino == inode:
+            return
+    except FileNotFoundError:
+        pass
+    except NotADirectoryError:
+        pass
+    temporary = target.with_name(target.name + _TEMPORARY)
+    try:
+        os.link(live, temporary)
+    except (FileNotFoundError, NotADirectoryError):
+        _make_parent(root, rel)
+        os.link(live, temporary)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        shutil.copy2(live, temporary)
+    _replace(temporary, target)
+
+
+def _replace(temporary: Path, target: Path) -> None:
+    """Rename `temporary` to `target`, first removing a folder an older build left there."""
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    os.replace(temporary, target)
+
+
+def _make_parent(root: Path, rel: str) -> None:
+    """Create the folders of `rel`, replacing a file of an older build that stands where one goes."""
+    parent = root
+    for part in rel.split("/")[:-1]:
+        parent = parent / part
+        if parent.is_file() or parent.is_symlink():
+            parent.unlink()
+        parent.mkdir(exist_ok=True)
+
+
+def _remove_with_empty_parents(root: Path, rel: str) -> None:
+    path = root / rel
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError:
+        pass  # already gone, or a folder of this build's files now stands in its place
+    for parent in path.parents:
+        if parent == root:
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _read(path: Path) -> _Manifest | None:
+    try:
+        with open(path, "rb") as stream:
+            manifest = pickle.load(stream)
+    except Exception:  # noqa: BLE001 - missing, torn or from another version: not a manifest
+        return None
+    return manifest if isinstance(manifest, _Manifest) else None
+
+
+def _write(path: Path, manifest: _Manifest) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}{_TEMPORARY}")
+    with open(temporary, "wb") as stream:
+        pickle.dump(manifest, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, path)
 
 
 def clean_leftovers(out: Path) -> None:
-    """Remove the staging and old folders of builds that no longer run (killed or crashed)."""
+    """Remove the folders of builds by older medsite versions that were killed or crashed."""
     if not out.parent.is_dir():
         return
     for entry in out.parent.iterdir():
         name = entry.name
-        if not name.startswith(f"{_PREFIX}{out.name}."):
+        if not name.startswith(f"{_PREFIX}{out.name}.") or name.endswith((".spare", ".lock")):
             continue
         pid = name.rsplit("-", 1)[-1]
         if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
@@ -53,47 +297,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def stage(out: Path, files: list[OutputFile]) -> tuple[Path, list[Problem]]:
-    """Write every file into a fresh staging folder beside `out`; return the folder."""
-    clean_leftovers(out)
-    folder = staging_folder(out)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    made: set[str] = set()
-    problems: list[Problem] = []
-    for item in files:
-        target = folder / item.rel
-        parent = target.parent
-        key = str(parent)
-        if key not in made:
-            parent.mkdir(parents=True, exist_ok=True)
-            made.add(key)
-        try:
-            if item.data is not None:
-                target.write_bytes(item.data)
-            else:
-                shutil.copyfile(item.source, target)
-        except OSError as exc:
-            problems.append(error(item.rel, 0, f"cannot write the output file: {exc.strerror or exc}"))
-    return folder, problems
-
-
-def discard(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def swap_into_place(folder: Path, out: Path) -> None:
-    """Make `folder` the output folder; the previous output is removed afterwards."""
-    if out.exists() and _exchange(folder, out):
-        discard(folder)  # now holds the previous site
-        return
-    old = out.parent / f"{_PREFIX}{out.name}.old-{os.getpid()}"
-    if out.exists():
-        os.rename(out, old)
-    os.rename(folder, out)
-    discard(old)
-
-
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
     try:
@@ -105,6 +308,6 @@ def _exchange(a: Path, b: Path) -> bool:
     result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     if result == 0:
         return True
-    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP if hasattr(errno, "ENOTSUP") else 95):
+    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, getattr(errno, "ENOTSUP", 95)):
         return False
     raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
@@ -13,20 +14,32 @@ from .content import url_to_file
 from .disclaimer import Disclaimer
 from .markdown import relative_url
 from .problems import Problem, error
+from .seo import print_url_filter, search_entries, structured_data
 from .site import Page, Site
 
 
 @dataclass(frozen=True)
 class RenderedPage:
     url: str
-    html: str
+    fresh_html: str | None  # None: unchanged since the last build, so not rendered again
     template_shown: str  # the template file, for problems
     source_shown: str  # the content file, for problems
     template_chain: tuple[str, ...] = ()  # the template and those it extends, as shown paths
+    key: bytes | None = None  # the render key (cache.PageKeys); None when unknown
+    kept_file: Path | None = None  # where an unchanged page's bytes are: the live output
 
     @property
     def file(self) -> str:
         return url_to_file(self.url)
+
+    @property
+    def html(self) -> str:
+        return self.fresh_html if self.fresh_html is not None else self.kept_file.read_text(encoding="utf-8")
+
+
+# Decides, from a page and its template context, whether the page must be rendered:
+# (page, context) -> (render key or None, the live output's file when it is already current or None).
+PageReuse = Callable[[Page, dict], tuple[bytes | None, Path | None]]
 
 
 # The site runs no inline script and loads nothing from other hosts. The preview server widens
@@ -46,30 +59,44 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
     )
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
     env.filters["longdate"] = lambda d: f"{d.day} {d:%B %Y}" if d else ""
+    env.filters["with_print_urls"] = print_url_filter(config.base_url)
     return env
 
 
-def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer) -> tuple[list[RenderedPage], list[Problem]]:
-    """Render every page; template errors are reported once each, with the template's file and line."""
+def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer,
+                 content_security_policy: str = CONTENT_SECURITY_POLICY,
+                 reuse: PageReuse | None = None) -> tuple[list[RenderedPage], list[Problem]]:
+    """Render every page (or keep it, when `reuse` says it is current); template errors are
+    reported once each, with the template's file and line."""
     problems: list[Problem] = []
     rendered: list[RenderedPage] = []
     failed_templates: set[str] = set()
     shared = {"site": site.config, "topics": site.topics, "disclaimer": disclaimer.html,
-              "content_security_policy": CONTENT_SECURITY_POLICY}
+              "content_security_policy": content_security_policy, "search_entries": search_entries(site)}
+    shown: dict[str, tuple[str, tuple[str, ...]]] = {}  # template -> (shown path, chain), found once
     for page in site.pages:
         if page.template in failed_templates:
             continue
-        template_shown = _template_shown(site.config, page.template)
+        if page.template not in shown:
+            shown[page.template] = (_template_shown(site.config, page.template),
+                                    _template_chain(env, site.config, page.template))
+        template_shown, chain = shown[page.template]
         try:
             template = env.get_template(page.template)
-            html = template.render(shared, page=page, nav=site.nav, url=_url_function(page.url),
-                                   absolute_url=_absolute_function(site.config))
+            context = dict(shared, page=page, nav=site.nav, url=_url_function(page.url),
+                           absolute_url=_absolute_function(site.config),
+                           structured_data=structured_data(page, site))
+            key, kept_file = reuse(page, context) if reuse else (None, None)
+            if kept_file is not None:
+                rendered.append(RenderedPage(page.url, None, template_shown, page.source_shown, chain, key,
+                                             kept_file))
+                continue
+            html = template.render(context)
         except Exception as exc:  # noqa: BLE001 - any template failure becomes a located problem
             failed_templates.add(page.template)
             problems.append(template_problem(site.config, exc, page.template, page.source_shown))
             continue
-        rendered.append(RenderedPage(page.url, html, template_shown, page.source_shown,
-                                     _template_chain(env, site.config, page.template)))
+        rendered.append(RenderedPage(page.url, html, template_shown, page.source_shown, chain, key))
     return rendered, problems
 
 

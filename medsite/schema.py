@@ -100,6 +100,9 @@ class Reader:
             options = get_args(tp)
             if value is None and type(None) in options:
                 return None, True
+            if len([o for o in options if o is not type(None)]) == 1:
+                # `X | None` given a value: X's own problems (e.g. an unknown key) say more than a mismatch.
+                return self.convert(next(o for o in options if o is not type(None)), value, where, line)
             for option in options:
                 if option is type(None):
                     continue

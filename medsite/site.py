@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
 from .config import SiteConfig, display_path
-from .content import Article, article_url, next_review_due, slugify
+from .content import Article, article_url, next_review_due, url_segment
 from .markdown import RenderedBody, resolve_placeholders
 from .problems import Problem, error, warning
 
@@ -32,7 +33,7 @@ class Topic:
 
 @dataclass
 class Page:
-    """One HTML page to render: an article, a topic index, or a page made by the site (404)."""
+    """One HTML page to render: an article, a topic index, or a page made by the site (404, search)."""
 
     url: str
     template: str
@@ -64,7 +65,11 @@ class Site:
     assets: dict[str, str]  # content-relative path -> output-relative path
 
     def page(self, url: str) -> Page | None:
-        return next((p for p in self.pages if p.url == url), None)
+        return self._pages_by_url.get(url)
+
+    @functools.cached_property
+    def _pages_by_url(self) -> dict[str, Page]:  # looked up once per page by the search index
+        return {page.url: page for page in self.pages}
 
 
 def template_for(article: Article) -> str:
@@ -95,13 +100,17 @@ def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str,
                           next_review=next_review_due(article.meta, config.review.interval_months)))
     pages.append(Page("/404.html", "404.html", "Page not found", "", "templates/404.html",
                       breadcrumbs=[home]))
+    pages.append(Page("/search/", "search.html", "Search", f"Search the pages of {config.title}.",
+                      "templates/search.html", breadcrumbs=[home]))
     _link_series(pages)
     problems += _duplicate_urls(pages, asset_rels)
     url_of = _target_resolver(by_rel, asset_rels)
+    content_shown = display_path(config.content_path, config.root)
     for page in pages:
         if page.body is None:
             continue
-        problems += _check_links(page, url_of)
+        problems += _check_links(page, url_of, content_shown)
+        problems += [warning(page.source_shown, removal.line, removal.message) for removal in page.body.removed]
         page.body_html = Markup(resolve_placeholders(page.body.html, page.url, url_of))
     nav, nav_problems = _navigation(config, url_of)
     problems += nav_problems
@@ -124,7 +133,7 @@ def _topics(config: SiteConfig, articles: list[Article], render_notice, problems
             else:
                 title, summary, notice = settings.title, settings.summary, settings.notice
             topics[name] = Topic(name, title, summary, Markup(render_notice(notice)) if notice else Markup(""),
-                                 "/" + slugify(name) + "/")
+                                 "/" + url_segment(name) + "/")
         topics[name].articles.append(article)
     for topic in topics.values():
         topic.articles.sort(key=lambda a: (a.meta.order is None, a.meta.order or 0, a.meta.title.lower(), a.rel))
@@ -162,7 +171,7 @@ def _duplicate_urls(pages: list[Page], asset_rels: list[str]) -> list[Problem]:
         folder_url = "/" + rel + "/"
         if folder_url in seen:
             problems.append(error(seen[folder_url].source_shown, 0,
-                                  f"page {folder_url} collides with the file content/{rel}"))
+                                  f"page {folder_url} collides with the file {rel} in the content folder"))
     return problems
 
 
@@ -184,7 +193,7 @@ def _target_resolver(by_rel: dict[str, Article], asset_rels: list[str]):
     return url_of
 
 
-def _check_links(page: Page, url_of) -> list[Problem]:
+def _check_links(page: Page, url_of, content_shown: str) -> list[Problem]:
     problems = []
     for link in page.body.links:
         if link.target is None:
@@ -194,10 +203,10 @@ def _check_links(page: Page, url_of) -> list[Problem]:
                                   f"link to '{link.written}' leaves the content folder"))
         elif not link.target.startswith("/") and url_of(link.target) is None:
             if link.target.endswith(".md"):
-                message = (f"link to '{link.written}': no article at content/{link.target} "
+                message = (f"link to '{link.written}': no article at {content_shown}/{link.target} "
                            "(missing, misspelled or a draft?)")
             else:
-                message = f"{'image' if link.is_image else 'link'} '{link.written}': no file at content/{link.target}"
+                message = f"{'image' if link.is_image else 'link'} '{link.written}': no file at {content_shown}/{link.target}"
             problems.append(error(page.source_shown, link.line, message))
     return problems
 

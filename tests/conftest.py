@@ -25,17 +25,38 @@ def make_site(tmp_path):
     """Copy the `minimal` fixture site (real templates and static files) and apply overrides."""
 
     def make(files: dict[str, str] | None = None, base: str = "minimal") -> Path:
-        site = tmp_path / "site"
-        shutil.copytree(SITES / base, site)
-        shutil.copytree(ROOT / "templates", site / "templates")
-        shutil.copytree(ROOT / "static", site / "static")
-        write(site, files or {})
-        return site
+        return new_site(tmp_path / "site", files, base)
 
     return make
+
+
+def new_site(site: Path, files: dict[str, str] | None = None, base: str = "minimal") -> Path:
+    """Make a fixture site at `site`: tests/sites/<base> plus the real templates and static files."""
+    shutil.copytree(SITES / base, site)
+    shutil.copytree(ROOT / "templates", site / "templates")
+    shutil.copytree(ROOT / "static", site / "static")
+    write(site, files or {})
+    return site
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `python build.py ...` as a user would; returns the completed process."""
     return subprocess.run([sys.executable, str(ROOT / "build.py"), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the result lines CI looks for (also under xdist, where test output is not shown).
+
+    The bad-input suite's count, and any test's `record_property("summary", text)`.
+    """
+    reports = [report for status in ("passed", "failed", "error") for report in terminalreporter.stats.get(status, [])]
+    cases = {r.nodeid for r in reports if "test_a_broken_input_gives_a_located_error" in r.nodeid}
+    if cases:
+        clean = {r.nodeid for r in reports if r.nodeid in cases and r.when == "call" and r.passed}
+        terminalreporter.write_line(f"bad-input suite: {len(cases)} cases, {len(clean)} gave a clean error "
+                                    "with the previous site intact")
+    for report in reports:
+        for name, value in getattr(report, "user_properties", []):
+            if name == "summary" and report.when == "call":
+                terminalreporter.write_line(str(value))

@@ -1,0 +1,302 @@
+"""The build cache in `.medsite-cache/` beside the config: what a rebuild need not do again.
+
+- Parsed articles, by a digest of the file's bytes and path.
+- Converted Markdown (`RenderedBody`), by a digest of the body, its path and first line, and the
+  code that converts it (medsite's own source, Python-Markdown's and nh3's versions).
+- Render keys of pages (kept in the output manifest, see output.py): a digest of everything a
+  page's templates can see. A page whose key is unchanged is not rendered again.
+
+A wrong cache is worse than none, so keys err towards change: any edit to medsite's code
+invalidates everything, and a page's key covers every value its templates reach (see
+`PageKeys`). Each store is one pickle file written aside and renamed; an unreadable one is
+ignored and rebuilt.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import os
+import pickle
+import types
+from importlib import metadata
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+
+from .content import Article
+
+CACHE_FOLDER = ".medsite-cache"
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> bytes:
+    """A digest of medsite's source and the libraries that shape its output."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(_PACKAGE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in ("markdown", "jinja2", "nh3", "pyyaml", "markupsafe"):
+        try:
+            digest.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(name.encode())
+    return digest.digest()
+
+
+def digest(*parts: bytes | str) -> bytes:
+    hasher = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        hasher.update(len(data).to_bytes(8, "little") + data)
+    return hasher.digest()
+
+
+class Store:
+    """A dict kept in one pickle file: loaded on first use, saved aside-then-renamed when it changed.
+
+    Saving keeps only the entries used since loading, so the file follows the site's size.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._entries: dict[bytes, Any] | None = None
+        self._used: set[bytes] = set()
+        self._changed = False
+
+    def _load(self) -> dict[bytes, Any]:
+        if self._entries is None:
+            try:
+                with open(self.path, "rb") as stream:
+                    entries = pickle.load(stream)
+                self._entries = entries if isinstance(entries, dict) else {}
+            except Exception:  # noqa: BLE001 - missing, torn or from another version: start empty
+                self._entries = {}
+        return self._entries
+
+    def get(self, key: bytes):
+        value = self._load().get(key)
+        if value is not None:
+            self._used.add(key)
+        return value
+
+    def put(self, key: bytes, value) -> None:
+        self._load()[key] = value
+        self._used.add(key)
+        self._changed = True
+
+    def save(self) -> None:
+        entries = self._load()
+        if not self._changed and len(self._used) == len(entries):
+            self._used = set()
+            return
+        kept = {key: entries[key] for key in self._used if key in entries}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        with open(temporary, "wb") as stream:
+            pickle.dump(kept, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, self.path)
+        self._entries, self._used, self._changed = kept, set(), False
+
+
+class BuildCache:
+    """The stores of one site; kept in memory between builds by a warm process (see build.Builder)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.articles = Store(folder / "articles.pickle")
+        self.bodies = Store(folder / "bodies.pickle")
+
+    def save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        gitignore = self.folder / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n", encoding="utf-8")
+        self.articles.save()
+        self.bodies.save()
+
+
+def article_key(rel: str, data: bytes) -> bytes:
+    return digest(code_version(), rel, data)
+
+
+def body_key(rel: str, body_line: int, body: str) -> bytes:
+    return digest(code_version(), rel, str(body_line), body)
+
+
+# --- Render keys of pages ----------------------------------------------------------------------
+
+_UNDEFINED = "\0undefined"
+_PLAIN, _DATACLASS, _FUNCTION, _SET, _SEQUENCE, _UNDEFINED_KIND, _OTHER = range(7)
+_KINDS: dict[type, int] = {str: _PLAIN, bytes: _PLAIN, int: _PLAIN, float: _PLAIN, bool: _PLAIN,
+                           type(None): _PLAIN, list: _SEQUENCE, tuple: _SEQUENCE, dict: _SEQUENCE,
+                           set: _SET, frozenset: _SET, types.FunctionType: _FUNCTION}
+_SHARED_FROM = 8  # a list this long (a topic's articles) is hashed once per build, not once per page
+_INLINE_FIELDS = 4
+
+
+def _kind(cls: type) -> int:
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = (_DATACLASS if dataclasses.is_dataclass(cls) else _UNDEFINED_KIND
+                if issubclass(cls, jinja2.Undefined) else _OTHER)
+        _KINDS[cls] = kind
+    return kind
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a value for hashing: dataclasses, functions and long lists go by their digests, so
+    shared objects (a topic, an article) are hashed once per build however many pages show them."""
+
+    def __init__(self, stream, keys: "PageKeys", top):
+        super().__init__(stream, protocol=5)
+        self.fast = True  # no memo: equal values give equal bytes whatever objects they share
+        self.keys, self.top = keys, top
+
+    def persistent_id(self, obj):
+        if obj is self.top:
+            return None
+        kind = _kind(type(obj))
+        if kind == _PLAIN or kind == _OTHER:
+            return None
+        if kind == _SEQUENCE:
+            if len(obj) < _SHARED_FROM:
+                return None
+            return self.keys.object_digest(obj, lambda: (type(obj).__name__, *(
+                tuple(obj.items()) if isinstance(obj, dict) else obj)))
+        if kind == _DATACLASS:
+            if isinstance(obj, Article) and obj.text_hash:  # all of it comes from its file's text
+                return self.keys.object_digest(obj, lambda: ("Article", obj.text_hash, obj.source))
+            fields = dataclasses.fields(obj)
+            values = (type(obj).__qualname__, *(getattr(obj, f.name) for f in fields))
+            if len(fields) <= _INLINE_FIELDS:  # small and seldom shared (a Link): hashed in place
+                return values
+            return self.keys.object_digest(obj, lambda: values)
+        if kind == _FUNCTION:
+            # The code itself is covered by code_version(); what varies is what it closes over.
+            cells = tuple(cell.cell_contents for cell in obj.__closure__ or ())
+            return self.keys.object_digest(obj, lambda: (obj.__module__, obj.__qualname__,
+                                                        obj.__code__.co_firstlineno, obj.__defaults__,
+                                                        obj.__kwdefaults__, cells))
+        if kind == _SET:
+            return ("set", tuple(sorted(self.keys.fingerprint(item) for item in obj)))
+        return _UNDEFINED
+
+
+class PageKeys:
+    """Render keys: a digest of a page's template files and of every value its templates reach.
+
+    The templates of a page (the file, what it extends, includes and imports) are parsed once;
+    each expression like `page.topic.notice_html` is an access path from a context variable, and
+    the key covers the value at the end of each path. A value used whole (`page.topic.articles`
+    in a loop) is hashed whole, deeply. So an article page that shows only its topic's notice does
+    not change when another article of the topic does, while the topic's index page does.
+    """
+
+    def __init__(self, env: jinja2.Environment):
+        self.env = env
+        self._memo: dict[int, tuple[object, bytes | None]] = {}  # id -> (object kept alive, digest)
+        self._templates: dict[str, tuple[bytes, tuple] | None] = {}
+        self._environment = self.fingerprint((env.globals, env.filters, env.tests))
+
+    def key(self, template: str, context: dict) -> bytes | None:
+        """The page's render key, or None when it cannot be known (then it is always rendered)."""
+        analysed = self._analyse(template)
+        if analysed is None:
+            return None
+        sources, paths = analysed
+        values = tuple(self._lookup(context, path) for path in paths)
+        try:
+            return digest(code_version(), self._environment, sources, self._dumps((paths, values)))
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError):
+            return None
+
+    def fingerprint(self, value) -> bytes:
+        return digest(self._dumps(value))
+
+    def object_digest(self, obj, parts) -> bytes:
+        known = self._memo.get(id(obj))
+        if known is not None:
+            if known[1] is None:  # an object that reaches itself has no stable digest
+                raise ValueError("a value that contains itself")
+            return known[1]
+        self._memo[id(obj)] = (obj, None)
+        try:
+            value = self.fingerprint(parts())
+        except BaseException:
+            del self._memo[id(obj)]
+            raise
+        self._memo[id(obj)] = (obj, value)
+        return value
+
+    def _dumps(self, value) -> bytes:
+        stream = BytesIO()
+        _Pickler(stream, self, value).dump(value)
+        return stream.getvalue()
+
+    def _lookup(self, context: dict, path: tuple):
+        name, steps = path
+        if name not in context:
+            return _UNDEFINED
+        value = context[name]
+        for kind, step in steps:
+            value = self.env.getattr(value, step) if kind == "attr" else self.env.getitem(value, step)
+            if isinstance(value, jinja2.Undefined):
+                return _UNDEFINED
+        return value
+
+    def _analyse(self, name: str) -> tuple[bytes, tuple] | None:
+        if name not in self._templates:
+            self._templates[name] = self._analyse_chain(name)
+        return self._templates[name]
+
+    def _analyse_chain(self, name: str) -> tuple[bytes, tuple] | None:
+        """(digest of the sources of `name` and every template it uses, the access paths in them)."""
+        seen: dict[str, str] = {}
+        todo = [name]
+        paths: set = set()
+        try:
+            while todo:
+                current = todo.pop()
+                if current in seen:
+                    continue
+                source, _, _ = self.env.loader.get_source(self.env, current)
+                seen[current] = source
+                tree = self.env.parse(source)
+                referenced = list(meta.find_referenced_templates(tree))
+                if None in referenced:  # a template chosen at run time: any of them
+                    referenced = self.env.list_templates()
+                todo += referenced
+                paths |= _access_paths(tree, meta.find_undeclared_variables(tree))
+        except Exception:  # noqa: BLE001 - a broken template: rendering reports it
+            return None
+        sources = digest(*(part for key in sorted(seen) for part in (key, seen[key])))
+        return sources, tuple(sorted(paths, key=repr))
+
+
+def _access_paths(tree: nodes.Node, roots: set[str]) -> set[tuple[str, tuple]]:
+    """Every maximal `name.attr['key']` chain from a context variable in a template's syntax tree."""
+    found: set[tuple[str, tuple]] = set()
+
+    def visit(node: nodes.Node) -> None:
+        steps = []
+        while True:
+            if isinstance(node, nodes.Getattr):
+                steps.append(("attr", node.attr))
+            elif (isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const)
+                  and isinstance(node.arg.value, (str, int))):
+                steps.append(("item", node.arg.value))
+            else:
+                break
+            node = node.node
+        if isinstance(node, nodes.Name) and node.ctx == "load" and node.name in roots:
+            found.add((node.name, tuple(reversed(steps))))
+            return
+        for child in node.iter_child_nodes():  # e.g. `x[i]`: `x` is then used whole, and `i` too
+            visit(child)
+
+    visit(tree)
+    return found

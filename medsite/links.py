@@ -1,0 +1,603 @@
+"""`check`: build the site, then check every link in the built output before it is published.
+
+The checker reads the staged output folder as a browser would read the published site: every
+href/src/srcset/action in every HTML page (template parts included), `url()` and `@import` in CSS,
+and `<loc>` in sitemap.xml, each resolved against the URL of the file it is in. A broken link is
+reported where a person can fix it: the article line it was written on, the template or config
+line that produced it, or the static file that holds it.
+
+scan the output -> resolve each link -> find the broken ones -> locate their sources -> problems
+
+Decisions: a bare `#` and `#top` are fine (browsers scroll to the top, per the HTML standard);
+a link to a folder without the trailing slash is fine when the folder has index.html (servers
+redirect `x` to `x/`); query strings are ignored for files; fragments are checked on HTML pages
+only; an id is matched after percent-decoding and NFC-normalising both sides.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import os
+import posixpath
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import unquote, urljoin, urlsplit
+
+from .build import BuildOptions, BuildResult, build
+from .config import SiteConfig, display_path, load_config
+from .content import url_to_file
+from .htmlscan import LineIndex, iter_tags
+from .markdown import PLACEHOLDER, SourceLink
+from .problems import ERROR, WARNING, Problem, has_errors, sort_problems, warning
+
+# The attributes of each element that hold a URL the browser follows or loads.
+URL_ATTRIBUTES = {
+    "a": ("href",), "area": ("href",), "link": ("href",), "form": ("action",),
+    "img": ("src", "srcset"), "source": ("src", "srcset"), "script": ("src",), "iframe": ("src",),
+    "video": ("src", "poster"), "audio": ("src",), "track": ("src",), "embed": ("src",),
+    "input": ("src",), "object": ("data",),
+}
+# <link rel> values that name an origin to connect to early, not a resource.
+_HINT_RELS = frozenset({"preconnect", "dns-prefetch"})
+_CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')""")
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_SITEMAP_LOC = re.compile(r"<loc>\s*([^<]*?)\s*</loc>")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+# --- scanning the output -----------------------------------------------------------------------
+
+class FoundLink(NamedTuple):
+    """A URL as it stands in a built file (entities decoded)."""
+
+    file: str  # output-relative path of the file holding it
+    offset: int  # where in that file (the tag's '<', or the CSS url's start)
+    tag: str  # element name; 'css' for CSS, 'loc' for the sitemap
+    attribute: str
+    value: str
+
+
+@dataclass
+class Output:
+    """What the built site holds: its files and folders, the ids of each page, every link."""
+
+    folder: Path
+    files: set[str] = field(default_factory=set)
+    folders: set[str] = field(default_factory=set)
+    ids: dict[str, set[str]] = field(default_factory=dict)  # HTML file -> ids (and <a name>s)
+    links: list[FoundLink] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return len(self.ids)
+
+
+def scan_output(folder: Path) -> Output:
+    """List every file and folder of the output; collect the ids and links of pages, CSS and sitemap."""
+    output = Output(folder)
+    root = str(folder)
+    for current, dirs, names in os.walk(root):
+        rel_dir = os.path.relpath(current, root).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        output.folders.update(prefix + d for d in dirs)
+        for name in names:
+            rel = prefix + name
+            output.files.add(rel)
+            if name.endswith((".html", ".htm")):
+                output.ids[rel], links = scan_html(_read_text(folder / rel), rel)
+                output.links += links
+            elif name.endswith(".css"):
+                output.links += scan_css(_read_text(folder / rel), rel)
+            elif rel == "sitemap.xml":
+                output.links += scan_sitemap(_read_text(folder / rel), rel)
+    return output
+
+
+def _read_text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def scan_html(html: str, file: str = "") -> tuple[set[str], list[FoundLink]]:
+    """The ids (and `<a name>`s) of a page, and every URL in it, in document order."""
+    ids: set[str] = set()
+    links: list[FoundLink] = []
+    for tag in iter_tags(html):
+        attrs = tag.attrs
+        if not attrs:
+            continue
+        name = tag.name
+        ident = attrs.get("id") or (attrs.get("name") if name == "a" else None)
+        if ident:
+            ids.add(ident if ident.isascii() else unicodedata.normalize("NFC", ident))
+        wanted = URL_ATTRIBUTES.get(name)
+        if wanted is None or (name == "link" and attrs.get("rel", "").lower() in _HINT_RELS):
+            continue
+        for attribute in wanted:
+            value = attrs.get(attribute)
+            if value is None:
+                continue
+            if attribute == "srcset":
+                links += [FoundLink(file, tag.start, name, attribute, url) for url in srcset_urls(value)]
+            else:
+                links.append(FoundLink(file, tag.start, name, attribute, value))
+    return ids, links
+
+
+def srcset_urls(srcset: str) -> list[str]:
+    """The URLs of a srcset ('a.png 1x, b.png 2x')."""
+    return [candidate.split()[0] for candidate in srcset.split(",") if candidate.strip()]
+
+
+def scan_css(css: str, file: str) -> list[FoundLink]:
+    """The URLs of a style sheet: `url(...)` and `@import "..."` outside comments."""
+    # Blank out comments, keeping offsets (and so line numbers) as they were.
+    css = _CSS_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), css)
+    links = []
+    for match in _CSS_URL.finditer(css):
+        value = next(g for g in match.groups() if g is not None)
+        if not value.startswith("data:"):
+            links.append(FoundLink(file, match.start(), "css", "url", value))
+    return links
+
+
+def scan_sitemap(xml: str, file: str) -> list[FoundLink]:
+    import html as htmllib
+    return [FoundLink(file, m.start(), "loc", "loc", htmllib.unescape(m.group(1)))
+            for m in _SITEMAP_LOC.finditer(xml)]
+
+
+# --- resolving like a browser ------------------------------------------------------------------
+
+class Target(NamedTuple):
+    kind: str  # 'site' (inside the output), 'external', 'outside' (own host, outside base_url), 'other'
+    path: str  # 'site': the output-relative path, percent-decoded; else the absolute URL without fragment
+    fragment: str  # as written, without '#'
+
+
+class Resolver:
+    """Resolve link values against the URL of the file they are in, as a browser would."""
+
+    def __init__(self, base_url: str):
+        base = urlsplit(base_url)
+        self.scheme, self.host = base.scheme, base.netloc.lower()
+        self.base_path = base.path if base.path.endswith("/") else base.path + "/"
+        self.base_url = f"{self.scheme}://{base.netloc}{self.base_path}"
+
+    def resolve(self, file: str, value: str) -> Target:
+        """Where `value`, found in the output file `file`, points; `value` is not empty."""
+        rest, _, fragment = value.partition("#")
+        if _SCHEME.match(rest) or rest.startswith("//"):
+            return self._absolute(urljoin(self.base_url + file, value))
+        path = rest.partition("?")[0]
+        if not path:
+            return Target("site", file, fragment)
+        if path.startswith("/"):
+            joined = posixpath.normpath(path)
+        else:
+            # RFC 3986 §5.2 merge and dot-segment removal (what urljoin does), at a fraction of its cost.
+            folder = posixpath.dirname(file)
+            joined = posixpath.normpath(self.base_path + (folder + "/" if folder else "") + path)
+        if path.endswith(("/", "/.", "/..")) or path in (".", ".."):
+            joined = joined.rstrip("/") + "/"
+        if not joined.startswith(self.base_path) and joined + "/" != self.base_path:
+            return Target("outside", f"{self.scheme}://{self.host}{joined}", fragment)
+        return Target("site", unquote(joined[len(self.base_path):]), fragment)
+
+    def _absolute(self, url: str) -> Target:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return Target("other", url, "")
+        without_fragment = url.partition("#")[0]
+        if parts.netloc.lower() != self.host:
+            return Target("external", without_fragment, parts.fragment)
+        if not parts.path.startswith(self.base_path) and parts.path + "/" != self.base_path:
+            return Target("outside", without_fragment, parts.fragment)
+        return Target("site", unquote(parts.path[len(self.base_path):]), parts.fragment)
+
+    def site_url(self, path: str) -> str:
+        """The site path shown in messages for an output-relative path ('a/index.html' -> '/a/')."""
+        return "/" + (path[:-len("index.html")] if path.endswith("index.html") else path)
+
+
+# --- finding the broken links ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Broken:
+    link: FoundLink
+    target: str  # what the link points at, as shown in messages
+    reason: str
+    severity: str = ERROR
+
+
+class TargetFinder:
+    """Find the output file a site path names, or say why there is none."""
+
+    def __init__(self, output: Output):
+        self.output = output
+        self.by_lower = {rel.lower(): rel for rel in output.files | output.folders}
+        self._memo: dict[str, tuple[str | None, str]] = {}
+
+    def find(self, path: str) -> tuple[str | None, str]:
+        """(output file, '') or (None, why it is missing)."""
+        found = self._memo.get(path)
+        if found is None:
+            found = self._memo[path] = self._find(path)
+        return found
+
+    def _find(self, path: str) -> tuple[str | None, str]:
+        files, folders = self.output.files, self.output.folders
+        folder = path.rstrip("/")
+        candidates = [path + "index.html"] if path == "" or path.endswith("/") else [path, path + "/index.html"]
+        for candidate in candidates:
+            if candidate in files:
+                return candidate, ""
+        shown = "/" + path
+        if folder in folders:
+            return None, f"/{folder}/ is a folder with no index.html"
+        for candidate in candidates + [folder]:
+            other = self.by_lower.get(candidate.lower())
+            if other is not None and other != candidate:
+                if other in folders:
+                    other += "/"
+                return None, f"case mismatch: did you mean '/{other.removesuffix('index.html')}'?"
+        if path.endswith(".md"):
+            return None, f"no file at {shown} (links in raw HTML are not rewritten: link to the page's URL)"
+        if path.endswith("/") or path.endswith(".html") or "." not in posixpath.basename(path):
+            return None, f"no page at {shown}"
+        return None, f"no file at {shown}"
+
+
+def find_broken(output: Output, resolver: Resolver) -> tuple[list[Broken], dict[str, list[FoundLink]]]:
+    """Every broken internal link, and the external URLs (without fragment) with where they are."""
+    finder = TargetFinder(output)
+    broken: list[Broken] = []
+    external: dict[str, list[FoundLink]] = {}
+    for link in output.links:
+        value = link.value.strip()
+        if not value:
+            broken.append(Broken(link, "", "the address is empty"))
+            continue
+        if value == "#":
+            continue
+        target = resolver.resolve(link.file, value)
+        if target.kind == "external":
+            external.setdefault(target.path, []).append(link)
+            continue
+        if target.kind == "outside":
+            broken.append(Broken(link, target.path, f"points outside the site ({resolver.base_url}); "
+                                                    "write a relative link", WARNING))
+            continue
+        if target.kind != "site":
+            continue
+        file, reason = finder.find(target.path)
+        shown = resolver.site_url(target.path)
+        if file is None:
+            broken.append(Broken(link, shown, reason))
+            continue
+        if target.fragment and file in output.ids:
+            reason = fragment_problem(target.fragment, output.ids[file],
+                                      "this page" if file == link.file else resolver.site_url(file))
+            if reason:
+                broken.append(Broken(link, shown + "#" + target.fragment, reason))
+    return broken, external
+
+
+def fragment_problem(fragment: str, ids: set[str], where: str) -> str | None:
+    """Why `#fragment` finds nothing among the page's ids, with the nearest id; None when it does."""
+    if fragment in ids or fragment.lower() == "top" or fragment.startswith(":~:"):
+        return None  # '#top' scrolls to the top; ':~:text=' is a text fragment, not an id
+    decoded = unicodedata.normalize("NFC", unquote(fragment))
+    if decoded in ids:
+        return None
+    message = f"no heading with id '{decoded}' on {where}"
+    nearest = difflib.get_close_matches(decoded, ids, n=1, cutoff=0.6)
+    if nearest:
+        message += f" (did you mean '#{nearest[0]}'?)"
+    return message
+
+
+# --- locating the source -----------------------------------------------------------------------
+
+class Location(NamedTuple):
+    path: str  # as shown in problems
+    line: int
+    written: str  # the link as written there
+    per_page: bool  # the source makes this link on many pages (a template, the config)
+
+
+_TEMPLATE_REFERENCE = re.compile(r"""{%-?\s*(?:extends|include|import|from)\s+["']([^"']+)["']""")
+
+
+class SourceLocator:
+    """Map a link in the built output back to the file and line a person wrote it in.
+
+    In a page's body: the Markdown link (SourceLink) it was rendered from, or for raw HTML the
+    line holding it. Outside the body: the article's front matter, a template of the page, the
+    config or the disclaimer, whichever holds the link as written; then the nav item it came
+    from; then the template line that best matches the tag; last, the page's template itself.
+    """
+
+    def __init__(self, config: SiteConfig, result: BuildResult | None, output_folder: Path):
+        self.config = config
+        self.output_folder = output_folder
+        site = result.site if result is not None else None
+        self.pages = {page.file: page for page in (result.pages if result is not None else [])}
+        self.site_pages = {url_to_file(page.url): page for page in (site.pages if site else [])}
+        self.nav_lines = {}
+        if site is not None and len(site.nav) == len(config.nav):
+            self.nav_lines = {link.url: item.line for link, item in zip(site.nav, config.nav)}
+        self._lines: dict[Path, list[str]] = {}
+        self._bodies: dict[str, tuple[list[FoundLink], list[SourceLink | None]]] = {}
+
+    def locate(self, link: FoundLink, target: str) -> Location:
+        page = self.site_pages.get(link.file)
+        rendered = self.pages.get(link.file)
+        if page is None or rendered is None:
+            return self._in_copied_file(link)
+        if page.body is not None:
+            written = self._in_body(link, page, rendered.html)
+            if written is not None:
+                return written
+        return self._outside_body(link, target, page, rendered.html)
+
+    def _in_copied_file(self, link: FoundLink) -> Location:
+        """A file copied as it is (static or content folder) or generated (sitemap): its own line."""
+        for folder in (self.config.static_path, self.config.content_path, self.output_folder):
+            path = folder / link.file
+            if path.is_file():
+                break
+        text = _read_text(path)
+        shown = display_path(self.config.output_path / link.file if folder == self.output_folder else path,
+                             self.config.root)
+        return Location(shown, LineIndex(text).line(link.offset), link.value, False)
+
+    def _in_body(self, link: FoundLink, page, html: str) -> Location | None:
+        """The Markdown source line of a link inside the page's body; None when it is not in the body."""
+        body_links, sources = self._body(page, html)
+        for found, source in zip(body_links, sources):
+            if found == link:
+                if source is not None:
+                    return Location(page.article.shown, source.line, source.written, False)
+                # Raw HTML (not a Markdown link): the body line that holds it as written.
+                line = self._find_line(page.article.source.path, [link.value], first=page.article.body_line)
+                return Location(page.article.shown, line, link.value, False)
+        return None
+
+    def _body(self, page, html: str) -> tuple[list[FoundLink], list[SourceLink | None]]:
+        """The links of the page's body as they are in the page, and the Markdown link each came from."""
+        if page.url not in self._bodies:
+            body_links: list[FoundLink] = []
+            sources: list[SourceLink | None] = []
+            region = find_inserted(html, str(page.body_html))
+            if region is not None:
+                _, links = scan_html(html, url_to_file(page.url))
+                body_links = [link for link in links if region[0] <= link.offset < region[1]]
+                _, written = scan_html(page.body.html)
+                if len(written) == len(body_links):
+                    sources = pair_markdown_links(written, page.body.links)
+                else:
+                    sources = [None] * len(body_links)
+            self._bodies[page.url] = (body_links, sources)
+        return self._bodies[page.url]
+
+    def _outside_body(self, link: FoundLink, target: str, page, html: str) -> Location:
+        shown_target = link.value if link.value.startswith("#") or not target else target
+        needles = [link.value] if link.value.startswith(("#", "/")) or _SCHEME.match(link.value) else []
+        if shown_target.startswith("/") and not link.value.startswith("#"):
+            needles += [shown_target, shown_target.partition("#")[0]]
+        needles = [n for n in dict.fromkeys(needles) if n]
+        templates = self._template_files(page.template)
+        if page.article is not None and needles:
+            # Front matter (references): an article's own line, shown once for its one page.
+            line = self._find_line(page.article.source.path, needles, last=page.article.body_line - 1)
+            if line:
+                return Location(page.article.shown, line, link.value, False)
+        for path in templates + [self.config.config_path, self.config.disclaimer_path]:
+            line = self._find_line(path, needles) if needles else 0
+            if line:
+                return Location(display_path(path, self.config.root), line, shown_target, True)
+        site_path = shown_target.partition("#")[0]
+        if site_path in self.nav_lines:
+            return Location(display_path(self.config.config_path, self.config.root),
+                            self.nav_lines[site_path], shown_target, True)
+        return self._template_line(link, html, templates, shown_target)
+
+    def _template_line(self, link: FoundLink, html: str, templates: list[Path], written: str) -> Location:
+        """The template line that writes the same tag with the same attribute and fixed attributes."""
+        tag = next(iter_tags(html[link.offset:]))
+        best: tuple[int, Path, int] | None = None
+        for path in templates:
+            for number, text in enumerate(self._read_lines(path), start=1):
+                if f"<{tag.name}" not in text or f"{link.attribute}=" not in text:
+                    continue
+                score = sum(f'{name}="{value}"' in text for name, value in tag.attrs.items()
+                            if name != link.attribute)
+                if best is None or score > best[0]:
+                    best = (score, path, number)
+        path, line = (best[1], best[2]) if best else (templates[0], 0)
+        return Location(display_path(path, self.config.root), line, written, True)
+
+    def _template_files(self, name: str) -> list[Path]:
+        """The page's template, then those it extends or includes, in that order."""
+        folder = self.config.templates_path
+        names, index = [name], 0
+        while index < len(names):
+            path = folder / names[index]
+            names += [n for n in _TEMPLATE_REFERENCE.findall("\n".join(self._read_lines(path)))
+                      if n not in names]
+            index += 1
+        return [folder / n for n in names]
+
+    def _read_lines(self, path: Path) -> list[str]:
+        if path not in self._lines:
+            try:
+                self._lines[path] = path.read_text(encoding="utf-8-sig").split("\n")
+            except (OSError, UnicodeDecodeError):
+                self._lines[path] = []
+        return self._lines[path]
+
+    def _find_line(self, path: Path, needles: list[str], first: int = 1, last: int | None = None) -> int:
+        """The first line (from `first` to `last`) holding one of `needles` as a whole token; 0 if none."""
+        lines = self._read_lines(path)
+        for needle in needles:
+            pattern = re.compile(r"(?<![\w./-])" + re.escape(needle) + r"(?![\w/-])")
+            for number in range(max(first, 1), (last if last is not None else len(lines)) + 1):
+                if number <= len(lines) and pattern.search(lines[number - 1]):
+                    return number
+        return 0
+
+
+def find_inserted(page_html: str, fragment: str) -> tuple[int, int] | None:
+    """Where `fragment` was inserted into the page, even if a template filter added attributes to
+    its tags (the print-URL filter does): the same run of tags and URLs. None when it is not there."""
+    if not fragment:
+        return None
+    exact = page_html.find(fragment)
+    if exact >= 0:
+        return exact, exact + len(fragment)
+
+    def signature(tag) -> tuple:
+        return tag.name, tag.closing, tag.attrs.get("href"), tag.attrs.get("src"), tag.attrs.get("id")
+
+    wanted = [signature(tag) for tag in iter_tags(fragment)]
+    tags = list(iter_tags(page_html))
+    signatures = [signature(tag) for tag in tags]
+    for start in range(len(tags) - len(wanted) + 1):
+        if signatures[start:start + len(wanted)] == wanted:
+            return tags[start].start, tags[start + len(wanted) - 1].end
+    return None
+
+
+def pair_markdown_links(found: list[FoundLink], written: tuple[SourceLink, ...]) -> list[SourceLink | None]:
+    """Pair each link of a body (placeholders unresolved) with the Markdown link it was made from.
+
+    The Markdown stage lists its links (a href, img src) in document order; links in raw HTML are
+    not in that list and pair with None. A Markdown link to content is a `medsite:` placeholder
+    here; any other is exactly as written.
+    """
+    pairs: list[SourceLink | None] = []
+    index = 0
+    for link in found:
+        source = written[index] if index < len(written) else None
+        is_markdown_kind = (link.tag, link.attribute) in (("a", "href"), ("img", "src"))
+        if source is not None and is_markdown_kind and (
+                link.value == source.written or (link.value.startswith(PLACEHOLDER) and source.target)):
+            pairs.append(source)
+            index += 1
+        else:
+            pairs.append(None)
+    return pairs
+
+
+# --- problems ------------------------------------------------------------------------------------
+
+@dataclass
+class LinkReport:
+    problems: list[Problem]
+    pages: int
+    links: int
+
+
+def check_output(folder: Path, config: SiteConfig, result: BuildResult | None = None,
+                 external=None) -> LinkReport:
+    """Check every link in the built site in `folder`; `external` checks links to other sites
+    (a callable: {url: [FoundLink]} -> [(FoundLink, target, reason, severity)], problems)."""
+    output = scan_output(folder)
+    resolver = Resolver(config.base_url)
+    broken, external_links = find_broken(output, resolver)
+    problems: list[Problem] = []
+    if external is not None:
+        found, external_problems = external(external_links)
+        broken += found
+        problems += external_problems
+    problems += located_problems(broken, SourceLocator(config, result, folder), resolver)
+    return LinkReport(problems, output.pages, len(output.links))
+
+
+_KIND_WORDS = {"img": "image", "css": "url", "loc": "sitemap entry"}
+
+
+def located_problems(broken: list[Broken], locator: SourceLocator, resolver: Resolver) -> list[Problem]:
+    """One problem per source line and fault; a template or config link names the pages it is on."""
+    grouped: dict[tuple[str, int, str, str], list[str]] = {}
+    for item in broken:
+        where = locator.locate(item.link, item.target)
+        kind = _KIND_WORDS.get(item.link.tag, "link to")
+        message = f"{kind} '{where.written}' — {item.reason}"
+        on = grouped.setdefault((where.path, where.line, item.severity, message), [])
+        if where.per_page:
+            on.append(resolver.site_url(item.link.file))
+    problems = []
+    for (path, line, severity, message), pages in grouped.items():
+        pages = sorted(set(pages))
+        if len(pages) == 1:
+            message += f" (on {pages[0]})"
+        elif pages:
+            message += f" (on {len(pages)} pages, such as {pages[0]})"
+        problems.append(Problem(path, line, severity, message))
+    return problems
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+@dataclass
+class SiteCheck:
+    """The staged check of `check`: links, external links when asked, and the content checks."""
+
+    external: bool = False
+    today: dt.date = field(default_factory=dt.date.today)
+    pages: int = 0
+    links: int = 0
+
+    def __call__(self, staged: Path, result: BuildResult) -> list[Problem]:
+        config = result.config
+        external = None
+        if self.external:
+            from .external import ExternalChecker
+            external = ExternalChecker(config).check
+        report = check_output(staged, config, result, external)
+        self.pages, self.links = report.pages, report.links
+        return report.problems + lint_problems(config, result, report.problems, self.today)
+
+
+def lint_problems(config: SiteConfig, result: BuildResult, link_problems: list[Problem],
+                  today: dt.date) -> list[Problem]:
+    """The content checks of `lint`, whose errors also stop publishing; writes the editors' report."""
+    from .lint import lint_site
+    from .report import write_report
+    lint = lint_site(config, result.site, today)
+    found = list(lint.problems)
+    lint.add(result.problems + link_problems)
+    try:
+        write_report(lint, config)
+    except OSError as exc:
+        found.append(warning(display_path(config.config_path), 0,
+                             f"cannot write the editors' report: {exc.strerror or exc}"))
+    return found
+
+
+def command(args) -> int:
+    """`check`: build, check links and content on the staged site, publish only if all is well."""
+    from .cli import EXIT_OK, EXIT_PROBLEMS, report
+    config, problems = load_config(args.config, getattr(args, "out", None))
+    check = SiteCheck(external=args.external)
+    result = None
+    if config is not None:
+        result = build(config, BuildOptions(), checks=(check,))
+        problems += result.problems
+    if args.format == "json":
+        print(json.dumps({"problems": [p.as_dict() for p in sort_problems(problems)], "pages": check.pages,
+                          "links": check.links}, indent=2, ensure_ascii=False))
+    else:
+        report(problems)
+        if result is not None and result.written:
+            print(f"Checked {check.links} links on {check.pages} pages; "
+                  f"the site is in {display_path(config.output_path)}/")
+        else:
+            print("Check failed; the previous site was left as it was.", file=sys.stderr)
+    return EXIT_PROBLEMS if has_errors(problems) or result is None or not result.written else EXIT_OK

@@ -1,0 +1,632 @@
+"""Content checks that protect patients: `lint_site` over the assembled site, and `build.py lint`.
+
+Each check is a small pure function of one article (or the site) returning problems. Findings in
+the body point at the Markdown source line (the body is searched line by line, because
+Python-Markdown keeps no positions); findings about front matter point at the field's line.
+The policy (limits and word lists) is `config.lint`; see `medsite.config.LintPolicy`.
+"""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+
+import textstat
+
+from .config import LintPolicy, ReviewPolicy, SiteConfig, display_path
+from .content import Article, Reference, next_review_due
+from .htmlscan import iter_tags, visible_text
+from .problems import Problem, error, has_errors, sort_problems, warning
+from .site import Site
+
+MIN_REPEATED_WORDS = 3  # "No." or "Ask your GP." said three times is not spam; a whole sentence is
+REPEAT_LIMIT = 3  # the same sentence this many times on a page, or a phrase this many times in a row
+LONGEST_RUN_PHRASE = 8  # words in a phrase repeated back to back ("X >> X >> X")
+
+
+# ---------------------------------------------------------------------------------------------
+# The report: every problem, plus one row per article for the editors' page.
+
+@dataclass
+class ArticleRow:
+    path: str  # as shown in problems, e.g. content/ketamine-lozenges/risks.md
+    title: str
+    url: str
+    kind: str
+    grade: float | None  # Flesch-Kincaid grade of the prose; None when there is no prose
+    last_reviewed: dt.date
+    next_review: dt.date
+    reviewers: list[str]
+    references: int
+    findings: list[Problem] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if has_errors(self.findings):
+            return "errors"
+        return "warnings" if self.findings else "ok"
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "title": self.title, "url": self.url, "kind": self.kind,
+                "grade": self.grade, "last_reviewed": self.last_reviewed.isoformat(),
+                "next_review": self.next_review.isoformat(), "reviewed_by": self.reviewers,
+                "references": self.references, "status": self.status,
+                "findings": [p.as_dict() for p in sort_problems(self.findings)]}
+
+
+@dataclass
+class LintReport:
+    today: dt.date
+    problems: list[Problem] = field(default_factory=list)
+    articles: list[ArticleRow] = field(default_factory=list)
+
+    def add(self, problems: list[Problem]) -> None:
+        """Include problems found by other stages (build, links), each on its article's row."""
+        rows = {row.path: row for row in self.articles}
+        for problem in problems:
+            self.problems.append(problem)
+            if problem.path in rows:
+                rows[problem.path].findings.append(problem)
+
+    @property
+    def other_problems(self) -> list[Problem]:
+        """Problems not about one article: topics, config, templates, unreadable files."""
+        paths = {row.path for row in self.articles}
+        return [p for p in sort_problems(self.problems) if p.path not in paths]
+
+    def as_dict(self) -> dict:
+        return {"today": self.today.isoformat(), "problems": [p.as_dict() for p in sort_problems(self.problems)],
+                "articles": [row.as_dict() for row in self.articles]}
+
+
+def lint_site(config: SiteConfig, site: Site, today: dt.date) -> LintReport:
+    """Run every content check on every article of the site, and the checks across topics."""
+    report = LintReport(today)
+    for page in site.pages:
+        if page.article is None or page.body is None:
+            continue
+        row = lint_article(page.article, page.body.html, config, today)
+        report.articles.append(row)
+        report.problems += row.findings
+    report.articles.sort(key=lambda row: row.path)
+    report.problems += check_topics(site, config)
+    return report
+
+
+def lint_article(article: Article, body_html: str, config: SiteConfig, today: dt.date) -> ArticleRow:
+    policy = config.lint
+    grade = reading_grade(body_html)
+    lines = source_lines(article)
+    sentences = split_sentences(lines)
+    findings = [*check_readability(article, grade, policy),
+                *check_review_dates(article, config.review, today),
+                *check_clinical_review(article, config.review),
+                *check_references(article),
+                *check_images(article, lines),
+                *check_headings(article, lines),
+                *check_dose_amounts(article, lines, policy),
+                *check_sourcing(article, sentences, policy),
+                *check_repeated_sentences(article, sentences),
+                *check_keyword_runs(article, lines),
+                *check_residue(article, lines, policy)]
+    return ArticleRow(article.shown, article.meta.title, article.url, article.meta.kind, grade,
+                      article.meta.last_reviewed, next_review_due(article.meta, config.review.interval_months),
+                      article.meta.reviewers, len(article.meta.references), findings)
+
+
+# ---------------------------------------------------------------------------------------------
+# The body as source lines and sentences, each knowing its file line.
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_INLINE_CODE = re.compile(r"`+[^`]*`+")
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    number: int  # file line
+    text: str
+    is_code: bool  # inside a fenced code block (or a fence line itself)
+
+    @property
+    def prose(self) -> str:
+        """The line with inline code blanked out (same length, so columns still match)."""
+        return _INLINE_CODE.sub(lambda m: " " * len(m.group()), self.text)
+
+
+def source_lines(article: Article) -> list[SourceLine]:
+    lines, fence = [], None
+    for index, text in enumerate(article.body.split("\n")):
+        marker = _FENCE.match(text)
+        lines.append(SourceLine(article.body_line + index, text, fence is not None or marker is not None))
+        if fence is None and marker:
+            fence = marker.group(1)
+        elif fence is not None and _closes(fence, text):
+            fence = None
+    return lines
+
+
+def _closes(fence: str, text: str) -> bool:
+    """A closing fence: the opening character only, at least as many times."""
+    stripped = text.strip()
+    return set(stripped) == {fence[0]} and len(stripped) >= len(fence)
+
+
+# A line that starts a block of its own: heading, list item, quote, table row.
+_BLOCK_START = re.compile(r"^\s*(?:#{1,6}\s|>|[-*+•]\s|\d+[.)]\s|\|)")
+_BLOCK_MARKERS = re.compile(r"^\s*(?:>\s?)*(?:[-*+•]\s+|\d+[.)]\s+)?")
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$")
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)\s*$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]*_]*\s+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    starts: tuple[tuple[int, int], ...]  # (offset in text, file line) where each source line begins
+
+    @property
+    def line(self) -> int:
+        return self.starts[0][1]
+
+    def line_at(self, offset: int) -> int:
+        index = bisect.bisect_right([start for start, _ in self.starts], offset) - 1
+        return self.starts[max(index, 0)][1]
+
+
+def split_sentences(lines: list[SourceLine]) -> list[Sentence]:
+    """The page's prose as sentences in reading order; a heading or list item ends a sentence."""
+    sentences: list[Sentence] = []
+    block: list[tuple[int, str]] = []
+
+    def flush():
+        if block:
+            sentences.extend(_block_sentences(block))
+            block.clear()
+
+    for line in lines:
+        if line.is_code or not line.text.strip() or _SETEXT_UNDERLINE.match(line.text):
+            flush()
+            continue
+        if _BLOCK_START.match(line.text):
+            flush()
+        heading = _HEADING.match(line.prose)
+        text = (heading.group(2) or "") if heading else _BLOCK_MARKERS.sub("", line.prose).strip()
+        block.append((line.number, text))
+        if heading:
+            flush()
+    flush()
+    return sentences
+
+
+def _block_sentences(block: list[tuple[int, str]]) -> list[Sentence]:
+    """Join a block's lines with spaces and split it into sentences, keeping each line's offset."""
+    text, starts = "", []
+    for number, part in block:
+        text += " " if text else ""
+        starts.append((len(text), number))
+        text += part
+    offsets = [start for start, _ in starts]
+    spans, begin = [], 0
+    for end in _SENTENCE_END.finditer(text):
+        spans.append((begin, end.start()))
+        begin = end.end()
+    spans.append((begin, len(text)))
+    sentences = []
+    for begin, end in spans:
+        if not text[begin:end].strip():
+            continue
+        first_line = starts[bisect.bisect_right(offsets, begin) - 1][1]
+        inside = tuple((start - begin, number) for start, number in starts if begin < start < end)
+        sentences.append(Sentence(text[begin:end], ((0, first_line), *inside)))
+    return sentences
+
+
+def _words_of(text: str) -> list[str]:
+    return re.findall(r"[\w’']+", _link_text(text).lower())
+
+
+def _link_text(text: str) -> str:
+    """Markdown links and images reduced to their text: `[risks](risks.md)` -> `risks`."""
+    return re.sub(r"!?\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])", r"\1", text)
+
+
+def _alternatives(phrases: list[str]) -> str:
+    return "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))  # longest first
+
+
+def _phrase_pattern(phrases: list[str]) -> re.Pattern | None:
+    """A case-insensitive pattern matching any of the phrases as whole words."""
+    if not phrases:
+        return None
+    return re.compile(rf"(?<![\w/])(?:{_alternatives(phrases)})(?![\w/])", re.IGNORECASE)
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return f"'{text if len(text) <= limit else text[:limit - 1] + '…'}'"
+
+
+# ---------------------------------------------------------------------------------------------
+# Readability
+
+_DROPPED = {"h1", "h2", "h3", "h4", "h5", "h6", "pre", "code", "table", "figcaption", "sup"}
+_DROPPED_CLASSES = {"admonition-title", "footnote", "toc"}
+_BLOCKS = {"p", "li", "dt", "dd", "blockquote", "div", "br", "ul", "ol", "dl", "section", "aside", "hr"}
+
+
+def prose_text(body_html: str) -> str:
+    """The body's prose for readability: no headings, code, tables, admonition titles or footnotes.
+
+    Each block becomes a sentence of its own, so a list item without a full stop is not glued
+    to the next one (which would make the text look harder than it is).
+    """
+    blocks, current, position = [], [], 0
+    dropped, depth = None, 0  # the element being left out, and how deeply it nests in itself
+    for tag in iter_tags(body_html):
+        if dropped is None:
+            current.append(body_html[position:tag.start])
+        position = tag.end
+        if dropped is not None:
+            if tag.name == dropped and not tag.self_closing:
+                depth += -1 if tag.closing else 1
+                dropped = dropped if depth else None
+            continue
+        classes = set(tag.attrs.get("class", "").split())
+        if not tag.closing and not tag.self_closing and (tag.name in _DROPPED or classes & _DROPPED_CLASSES):
+            dropped, depth = tag.name, 1
+        elif tag.name in _BLOCKS:
+            blocks.append("".join(current))
+            current = []
+    if dropped is None:
+        current.append(body_html[position:])
+    blocks.append("".join(current))
+    sentences = []
+    for block in blocks:
+        text = visible_text(block)
+        if text:
+            sentences.append(text if text[-1] in ".!?" else text + ".")
+    return " ".join(sentences)
+
+
+def reading_grade(body_html: str) -> float | None:
+    text = prose_text(body_html)
+    if not re.search(r"\w", text):
+        return None
+    return round(float(textstat.flesch_kincaid_grade(text)), 1)
+
+
+def check_readability(article: Article, grade: float | None, policy: LintPolicy) -> list[Problem]:
+    if grade is None:
+        return []
+    if grade > policy.reading_grade_error:
+        make, limit = error, policy.reading_grade_error
+    elif grade > policy.reading_grade_warning:
+        make, limit = warning, policy.reading_grade_warning
+    else:
+        return []
+    return [make(article.shown, article.body_line,
+                 f"reading grade {grade:g} is above {limit:g}: use shorter sentences and everyday words")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Review dates and clinical review
+
+def check_review_dates(article: Article, review: ReviewPolicy, today: dt.date) -> list[Problem]:
+    meta = article.meta
+    if meta.last_reviewed > today:
+        return [error(article.shown, article.line_of("last_reviewed"),
+                      f"last_reviewed: {meta.last_reviewed} is in the future")]
+    due = next_review_due(meta, review.interval_months)
+    where = article.line_of("next_review" if meta.next_review else "last_reviewed")
+    source = "next_review" if meta.next_review else f"last_reviewed + {review.interval_months} months"
+    if due < today:
+        return [error(article.shown, where, f"review overdue: the page was due for review on {due} ({source}); "
+                                            "review it and update last_reviewed")]
+    days = (due - today).days
+    if days <= review.due_soon_days:
+        return [warning(article.shown, where, f"review due soon: on {due}, in {days} day(s) ({source})")]
+    return []
+
+
+def check_clinical_review(article: Article, review: ReviewPolicy) -> list[Problem]:
+    if not article.is_medical or article.meta.reviewers:
+        return []
+    if review.require_clinical_review:
+        return [error(article.shown, article.line_of("reviewed_by"),
+                      "reviewed_by: missing; a clinician must review this medical article before it is "
+                      "published (review.require_clinical_review is true)")]
+    return [warning(article.shown, article.line_of("reviewed_by"),
+                    "not yet clinically reviewed: the page shows a 'Not yet clinically reviewed' notice "
+                    "until reviewed_by names a clinician")]
+
+
+# ---------------------------------------------------------------------------------------------
+# References
+
+def check_references(article: Article) -> list[Problem]:
+    meta = article.meta
+    problems = []
+    if article.is_medical and not meta.references:
+        problems.append(error(article.shown, article.line_of("references"),
+                              "references: a medical article needs at least one reference"))
+    for index, reference in enumerate(meta.references):
+        where = f"references[{index}]"
+        if isinstance(reference, str):
+            line = _string_reference_line(article, index)
+            if re.match(r"https?://", reference.strip()):
+                problems.append(warning(article.shown, line, f"{where}: a bare URL; give the source's title "
+                                                             f"too (title: ..., url: {reference.strip()})"))
+            else:
+                problems.append(error(article.shown, line, f"{where}: needs a URL, a DOI or a journal and year; "
+                                                           "write it as a mapping (title, url or doi or journal "
+                                                           "and year)"))
+            continue
+        problems += _check_reference(article, reference, where)
+    return problems
+
+
+def _check_reference(article: Article, reference: Reference, where: str) -> list[Problem]:
+    problems = []
+    if not reference.title:
+        problems.append(error(article.shown, reference.line, f"{where}: needs a title"))
+    if not (reference.url or reference.doi or (reference.journal and reference.year)):
+        problems.append(error(article.shown, reference.line, f"{where}: needs a url, a doi, or a journal and a year "
+                                                             "so readers can find it"))
+    return problems
+
+
+def _string_reference_line(article: Article, index: int) -> int:
+    """The line of a one-line reference: YAML keeps no lines for list items, so count from the key.
+
+    Exact while the references before it are one-line too (the usual case for bare URLs);
+    otherwise the `references:` line.
+    """
+    before = article.meta.references[:index]
+    if all(isinstance(item, str) for item in before):
+        return article.line_of("references") + 1 + index
+    return article.line_of("references")
+
+
+# ---------------------------------------------------------------------------------------------
+# Images and headings
+
+_MARKDOWN_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\](?:\((?P<src>[^)]*)\)|\[(?P<ref>[^\]]*)\])(?P<attrs>\{[^}]*\})?")
+
+
+def check_images(article: Article, lines: list[SourceLine]) -> list[Problem]:
+    """Every image needs alt text; an empty one only with the `{.decorative}` marker."""
+    problems = []
+    for line in lines:
+        if line.is_code:
+            continue
+        images = [(m.group("alt"), (m.group("src") or m.group("ref") or "").strip().split(" ")[0],
+                   re.search(r"\.decorative\b", m.group("attrs") or "") is not None)
+                  for m in _MARKDOWN_IMAGE.finditer(line.prose)]
+        images += [(tag.attrs.get("alt"), tag.attrs.get("src", ""), "decorative" in tag.attrs.get("class", "").split())
+                   for tag in iter_tags(line.prose) if tag.name == "img" and not tag.closing]
+        for alt, name, decorative in images:
+            if (alt or "").strip() or (alt == "" and decorative):
+                continue
+            problems.append(error(article.shown, line.number,
+                                  f"image '{name}' has no alt text: describe what it shows, "
+                                  f"e.g. ![A lozenge on a tongue]({name}), or mark a purely decorative image "
+                                  f"![]({name}){{.decorative}}"))
+    return problems
+
+
+def headings(lines: list[SourceLine]) -> list[tuple[int, int, str]]:
+    """(file line, level, text) of each Markdown heading, ATX (`## x`) and setext (underlined)."""
+    found = []
+    previous: SourceLine | None = None
+    for line in lines:
+        if line.is_code:
+            previous = None
+            continue
+        atx = _HEADING.match(line.text)
+        underline = _SETEXT_UNDERLINE.match(line.text)
+        if atx:
+            found.append((line.number, len(atx.group(1)), atx.group(2) or ""))
+        elif underline and previous is not None and previous.text.strip() \
+                and not _BLOCK_START.match(previous.text):
+            found.append((previous.number, 1 if underline.group(1)[0] == "=" else 2, previous.text.strip()))
+        previous = line
+    return found
+
+
+def check_headings(article: Article, lines: list[SourceLine]) -> list[Problem]:
+    problems = []
+    level_before = 1  # the template's h1 (the page title)
+    for number, level, text in headings(lines):
+        if level == 1:
+            problems.append(error(article.shown, number, f"heading {_quote(text)} is level 1: the page title is "
+                                                         "the only level-1 heading; start sections at '##'"))
+        elif level > level_before + 1:
+            problems.append(error(article.shown, number,
+                                  f"heading {_quote(text)} skips from level {level_before} to {level}: "
+                                  f"use {'#' * (level_before + 1)}"))
+        level_before = level
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Patient safety: dose amounts and sourcing language
+
+_NUMBER = r"\d+(?:[.,]\d+)?(?:\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?)?"
+
+
+def check_dose_amounts(article: Article, lines: list[SourceLine], policy: LintPolicy) -> list[Problem]:
+    if not policy.dose_patterns:
+        return []
+    dose = re.compile(rf"(?<![\w.,/-]){_NUMBER}\s*(?:{_alternatives(policy.dose_patterns)})(?![\w/])",
+                      re.IGNORECASE)
+    return [warning(article.shown, line.number,
+                    f"dose amount '{match.group()}': doses on a patient page need clinical sign-off; "
+                    "have a clinician approve it, or say that the prescriber decides the dose")
+            for line in lines for match in dose.finditer(line.text)]
+
+
+def check_sourcing(article: Article, sentences: list[Sentence], policy: LintPolicy) -> list[Problem]:
+    """Language pointing readers to buying a prescription drug, unless it warns against doing so.
+
+    Safe: a safe-context word earlier in the sentence ("Never buy ..."), or a question answered
+    "No" ("Can I buy it without a prescription?" followed by "No.").
+    """
+    sourcing = _phrase_pattern(policy.sourcing_phrases)
+    safe = _phrase_pattern([w.replace("’", "'") for w in policy.safe_contexts])
+    if sourcing is None:
+        return []
+    problems = []
+    for index, sentence in enumerate(sentences):
+        text = sentence.text.replace("’", "'")
+        answer = sentences[index + 1].text.replace("’", "'") if index + 1 < len(sentences) else ""
+        answered_no = text.rstrip("*_ ").endswith("?") and _says_no(answer, safe)
+        for match in sourcing.finditer(text):
+            warned = safe is not None and safe.search(text, 0, match.start()) is not None
+            if warned or answered_no:
+                continue
+            problems.append(error(article.shown, sentence.line_at(match.start()),
+                                  f"sourcing language '{match.group()}': a patient page must not point readers "
+                                  "to buying or sourcing a prescription medicine (to warn against it, say so "
+                                  "earlier in the same sentence: 'Never buy ...')"))
+    return problems
+
+
+def _says_no(answer: str, safe: re.Pattern | None) -> bool:
+    """Whether an answer opens with a refusal: 'No.', 'A: Absolutely not.', 'You cannot ...'."""
+    opening = " ".join(re.sub(r"^\W*(?:a:\s*)?", "", answer, flags=re.IGNORECASE).split()[:3])
+    return bool(re.search(r"(?<!\w)(?:no|not|never)(?!\w)", opening, re.IGNORECASE)
+                or (safe is not None and safe.search(opening)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Spam and residue from copied web pages
+
+def _normalized(text: str) -> str:
+    return " ".join(_words_of(text))
+
+
+# A bold lead-in such as "**How strong is the evidence?**" may open several sections by design.
+_BOLD_LABEL = re.compile(r"(\*\*|__)[^*_]+(?:\1)?[.:!?]?")
+
+
+def check_repeated_sentences(article: Article, sentences: list[Sentence]) -> list[Problem]:
+    seen: dict[str, list[Sentence]] = {}
+    for sentence in sentences:
+        key = _normalized(sentence.text)
+        if len(key.split()) >= MIN_REPEATED_WORDS and not _BOLD_LABEL.fullmatch(sentence.text.strip()):
+            seen.setdefault(key, []).append(sentence)
+    problems = []
+    for copies in seen.values():
+        if len(copies) >= REPEAT_LIMIT:
+            where = ", ".join(str(s.line) for s in copies)
+            problems.append(error(article.shown, copies[0].line,
+                                  f"repeated text: {_quote(copies[0].text)} appears {len(copies)} times on this "
+                                  f"page (lines {where}); keep it once"))
+    return problems
+
+
+def check_keyword_runs(article: Article, lines: list[SourceLine]) -> list[Problem]:
+    """A phrase repeated back to back three or more times ('X >> X >> X', 'pain pain pain')."""
+    problems = []
+    for line in lines:
+        if line.is_code or line.text.lstrip().startswith("|"):
+            continue  # a table row may repeat a cell ('Yes | Yes | Yes')
+        words = _words_of(line.prose)
+        start = 0
+        while start < len(words):
+            run = _run_at(words, start)
+            if run is None:
+                start += 1
+                continue
+            size, count = run
+            problems.append(error(article.shown, line.number,
+                                  f"keyword stuffing: {_quote(' '.join(words[start:start + size]))} repeated "
+                                  f"{count} times in a row; remove the repeats"))
+            start += size * count
+    return problems
+
+
+def _run_at(words: list[str], start: int) -> tuple[int, int] | None:
+    """(phrase length, repeats) of the shortest phrase repeated REPEAT_LIMIT+ times from `start`."""
+    for size in range(1, LONGEST_RUN_PHRASE + 1):
+        phrase = words[start:start + size]
+        if len(phrase) < size:
+            return None
+        count = 1
+        while words[start + count * size:start + (count + 1) * size] == phrase:
+            count += 1
+        if count >= REPEAT_LIMIT:
+            return size, count
+    return None
+
+
+def check_residue(article: Article, lines: list[SourceLine], policy: LintPolicy) -> list[Problem]:
+    residue = _phrase_pattern(policy.residue_phrases)
+    if residue is None:
+        return []
+    return [error(article.shown, line.number, f"leftover web page text {_quote(match.group())}: "
+                                              "delete it (it comes from a copied page, not from the article)")
+            for line in lines if not line.is_code for match in residue.finditer(line.text)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Across the site
+
+def check_topics(site: Site, config: SiteConfig) -> list[Problem]:
+    """Each topic series must cover the required kinds of article."""
+    problems = []
+    for topic in site.topics:
+        kinds = {article.meta.kind for article in topic.articles}
+        folder = display_path(config.content_path / topic.slug, config.root) + "/"
+        for kind in config.lint.required_kinds:
+            if kind not in kinds:
+                problems.append(error(folder, 0, f"topic '{topic.slug}' has no '{kind}' article; add one "
+                                                 f"with: python build.py new TITLE --topic {topic.slug} "
+                                                 f"--kind {kind}"))
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+def command(args) -> int:
+    from .build import BuildOptions, build
+    from .cli import EXIT_OK, EXIT_PROBLEMS, configure, report
+    from .report import write_report
+
+    config = configure(args)
+    if config is None:
+        return EXIT_PROBLEMS
+    today = dt.date.today()
+    result = build(config, BuildOptions(write=False))
+    lint = lint_site(config, result.site, today) if result.site is not None else LintReport(today)
+    lint.add(result.problems)
+    try:
+        written = write_report(lint, config)
+    except OSError as exc:
+        lint.problems.append(warning(display_path(config.config_path), 0,
+                                     f"cannot write the editors' report: {exc.strerror or exc}"))
+        written = None
+    if args.format == "json":
+        print(json.dumps(lint.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        report(lint.problems)
+        print(grade_table(lint))
+        if written is not None:
+            print(f"Editors' report: {display_path(written)}", file=sys.stderr)
+    return EXIT_PROBLEMS if has_errors(lint.problems) else EXIT_OK
+
+
+def grade_table(lint: LintReport) -> str:
+    """One line per article: reading grade, status, next review date and path."""
+    rows = [f"{'grade':>5}  {'status':<8}  {'next review':<11}  article"]
+    for row in lint.articles:
+        grade = "-" if row.grade is None else f"{row.grade:.1f}"
+        rows.append(f"{grade:>5}  {row.status:<8}  {row.next_review.isoformat():<11}  {row.path}")
+    return "\n".join(rows)
+
+
+__all__ = ["lint_site", "LintReport", "ArticleRow", "command"]

@@ -1,0 +1,77 @@
+"""The preview in real Chromium: the open tab reloads by itself after a save, and shows build errors."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from browser_support import CHROMIUM_PATH, launch_chromium
+from test_serve import ARTICLE, PAGE, start_server
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM_PATH).exists(),
+                                reason=f"Debian's chromium is not installed at {CHROMIUM_PATH}")
+
+
+@pytest.fixture
+def tab():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def wait_until(page, expression: str, timeout: float = 10) -> None:
+    """Poll `expression` in the page until it is true.
+
+    Not `page.wait_for_function`: it evaluates strings with eval, which the page's policy forbids.
+    """
+    from playwright.sync_api import Error
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(f"() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }}"):
+                return
+        except Error:  # the page is reloading under us
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"still false after {timeout} s: {expression}\npage text: {page.inner_text('body')[:500]}")
+        time.sleep(0.02)
+
+
+def wait_until_live(page) -> None:
+    """Wait until livereload's script has connected and said hello to the server."""
+    wait_until(page, "window.LiveReload.connector.protocol")
+    time.sleep(0.1)  # its 'info' message, which makes the server count the tab, follows at once
+
+
+def test_the_open_tab_reloads_by_itself_after_a_save_and_after_an_error_is_fixed(make_site, tab):
+    blocked = []
+    tab.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text
+          else None)
+    served = start_server(make_site())
+    try:
+        tab.goto(served.url + PAGE)
+        wait_until_live(tab)
+        tab.evaluate("window.__before_reload = 1")
+
+        served.edit(ARTICLE, "Read about", "Words typed by the editor. Read about")
+        wait_until(tab, "document.body.innerText.includes('Words typed by the editor')")
+        assert tab.evaluate("window.__before_reload") is None  # a real reload, not a patched page
+
+        wait_until_live(tab)
+        served.edit(ARTICLE, "kind: overview", "kind: overveiw")
+        wait_until(tab, "document.body.innerText.includes('error:')")
+        assert re.search(r"^content/topic-a/first\.md:4: error: .*overveiw", tab.inner_text("pre"), re.M)
+
+        wait_until_live(tab)
+        served.edit(ARTICLE, "kind: overveiw", "kind: overview")
+        wait_until(tab, "document.body.innerText.includes('Words typed by the editor')")
+        assert tab.locator("h1").inner_text() == "First article"
+    finally:
+        assert served.stop() == 0
+    assert blocked == []  # the preview's policy lets livereload's script run, and nothing is refused
