@@ -8,7 +8,9 @@ the last build (cache.py); Markdown for many articles is converted in several pr
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -87,6 +89,12 @@ class Builder:
         self.renderer = MarkdownRenderer()
 
     def build(self, checks: tuple[StagedCheck, ...] = ()) -> BuildResult:
+        try:
+            return self._build(checks)
+        finally:
+            self.output.release()
+
+    def _build(self, checks: tuple[StagedCheck, ...]) -> BuildResult:
         config, options, renderer = self.config, self.options, self.renderer
         result = BuildResult(config, [])
         clock = _Clock(result.timings)
@@ -112,9 +120,8 @@ class Builder:
         env = make_environment(config)
         live = self.output.live_records()
         reuse = page_reuse(PageKeys(env), live, self.output.out) if self.cache is not None else None
-        pages, found = render_pages(site, env, disclaimer, options.content_security_policy, reuse)
+        pages, found = render_site(site, env, disclaimer, options, reuse)
         problems += found
-        problems += enforce([page for page in pages if page.fresh_html is not None], disclaimer)
         result.pages = pages
         result.stats["pages_rendered"] = sum(page.fresh_html is not None for page in pages)
         result.stats["pages_kept"] = len(pages) - result.stats["pages_rendered"]
@@ -131,7 +138,6 @@ class Builder:
             problems += check(staged, result)
         clock.lap("check")
         if has_errors(problems):
-            self.output.release()
             return result
         self.output.swap_into_place()
         result.written = True
@@ -209,6 +215,44 @@ def _start_worker() -> None:
 
 def _convert_chunk(chunk: list[tuple[str, str, int]]) -> list[RenderedBody]:
     return [_worker_renderer.render(*item) for item in chunk]
+
+
+def render_site(site: Site, env, disclaimer: Disclaimer, options: BuildOptions,
+                reuse: PageReuse | None) -> tuple[list[RenderedPage], list[Problem]]:
+    """Render the pages and check each new one for the disclaimer, in several processes for a
+    large site (each inherits the assembled site by fork, and takes a share of the pages)."""
+    jobs = min(options.jobs or os.cpu_count() or 1, len(site.pages) // PARALLEL_FROM)
+    job = (site, env, disclaimer, options.content_security_policy, reuse)
+    # fork copies only the calling thread: a process running other threads (a server) stays serial.
+    if jobs < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return _render_share(job, None)
+    global _render_job
+    _render_job = job
+    size = -(-len(site.pages) // (jobs * 4))
+    shares = [(start, start + size) for start in range(0, len(site.pages), size)]
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(_render_in_worker, shares))
+    finally:
+        _render_job = None
+    pages = [page for share, _ in results for page in share]
+    problems = list(dict.fromkeys(problem for _, found in results for problem in found))  # once each
+    return pages, problems
+
+
+_render_job = None  # what forked workers render: set only while they run
+
+
+def _render_in_worker(share: tuple[int, int]) -> tuple[list[RenderedPage], list[Problem]]:
+    return _render_share(_render_job, share)
+
+
+def _render_share(job, share: tuple[int, int] | None) -> tuple[list[RenderedPage], list[Problem]]:
+    site, env, disclaimer, policy, reuse = job
+    pages, problems = render_pages(site, env, disclaimer, policy, reuse,
+                                   None if share is None else site.pages[share[0]:share[1]])
+    problems += enforce([page for page in pages if page.fresh_html is not None], disclaimer)
+    return pages, problems
 
 
 def page_reuse(keys: PageKeys, live: dict[str, FileRecord], out: Path) -> PageReuse:

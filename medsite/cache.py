@@ -178,9 +178,8 @@ class _Pickler(pickle.Pickler):
         if kind == _FUNCTION:
             # The code itself is covered by code_version(); what varies is what it closes over.
             cells = tuple(cell.cell_contents for cell in obj.__closure__ or ())
-            return self.keys.object_digest(obj, lambda: (obj.__module__, obj.__qualname__,
-                                                        obj.__code__.co_firstlineno, obj.__defaults__,
-                                                        obj.__kwdefaults__, cells))
+            return (obj.__module__, obj.__qualname__, obj.__code__.co_firstlineno, obj.__defaults__,
+                    obj.__kwdefaults__, cells)
         if kind == _SET:
             return ("set", tuple(sorted(self.keys.fingerprint(item) for item in obj)))
         return _UNDEFINED
@@ -210,7 +209,8 @@ class PageKeys:
         sources, paths = analysed
         values = tuple(self._lookup(context, path) for path in paths)
         try:
-            return digest(code_version(), self._environment, sources, self._dumps((paths, values)))
+            # The paths come from the sources, so their digest stands for them.
+            return digest(code_version(), self._environment, sources, self._dumps(values))
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError):
             return None
 
@@ -238,7 +238,7 @@ class PageKeys:
         return stream.getvalue()
 
     def _lookup(self, context: dict, path: tuple):
-        name, steps = path
+        name, steps, truth = path
         if name not in context:
             return _UNDEFINED
         value = context[name]
@@ -246,7 +246,7 @@ class PageKeys:
             value = self.env.getattr(value, step) if kind == "attr" else self.env.getitem(value, step)
             if isinstance(value, jinja2.Undefined):
                 return _UNDEFINED
-        return value
+        return bool(value) if truth else value
 
     def _analyse(self, name: str) -> tuple[bytes, tuple] | None:
         if name not in self._templates:
@@ -277,26 +277,33 @@ class PageKeys:
         return sources, tuple(sorted(paths, key=repr))
 
 
-def _access_paths(tree: nodes.Node, roots: set[str]) -> set[tuple[str, tuple]]:
-    """Every maximal `name.attr['key']` chain from a context variable in a template's syntax tree."""
-    found: set[tuple[str, tuple]] = set()
+def _access_paths(tree: nodes.Node, roots: set[str]) -> set[tuple[str, tuple, bool]]:
+    """Every maximal `name.attr['key']` chain from a context variable in a template's syntax tree,
+    and whether only its truth is used (`{% if page.topic %}` needs no more of the topic)."""
+    found: set[tuple[str, tuple, bool]] = set()
 
-    def visit(node: nodes.Node) -> None:
+    def visit(node: nodes.Node, truth: bool = False) -> None:
         steps = []
+        chain = node
         while True:
-            if isinstance(node, nodes.Getattr):
-                steps.append(("attr", node.attr))
-            elif (isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const)
-                  and isinstance(node.arg.value, (str, int))):
-                steps.append(("item", node.arg.value))
+            if isinstance(chain, nodes.Getattr):
+                steps.append(("attr", chain.attr))
+            elif (isinstance(chain, nodes.Getitem) and isinstance(chain.arg, nodes.Const)
+                  and isinstance(chain.arg.value, (str, int))):
+                steps.append(("item", chain.arg.value))
             else:
                 break
-            node = node.node
-        if isinstance(node, nodes.Name) and node.ctx == "load" and node.name in roots:
-            found.add((node.name, tuple(reversed(steps))))
+            chain = chain.node
+        if isinstance(chain, nodes.Name) and chain.ctx == "load" and chain.name in roots:
+            found.add((chain.name, tuple(reversed(steps)), truth))
             return
-        for child in node.iter_child_nodes():  # e.g. `x[i]`: `x` is then used whole, and `i` too
-            visit(child)
+        if isinstance(chain, (nodes.If, nodes.CondExpr)):
+            visit(chain.test, truth=True)
+            for child in chain.iter_child_nodes(exclude=("test",)):
+                visit(child)
+            return
+        for child in chain.iter_child_nodes():  # e.g. `x[i]`: `x` is then used whole, and `i` too
+            visit(child, truth and isinstance(chain, (nodes.And, nodes.Or, nodes.Not)))
 
     visit(tree)
     return found

@@ -97,7 +97,7 @@ class Article:
     def topic(self) -> str | None:
         if self.meta.topic:
             return self.meta.topic
-        parts = PurePosixPath(self.rel).parts
+        parts = self.rel.split("/")  # rel is already a clean posix path
         return parts[0] if len(parts) > 1 else None
 
     @property
@@ -134,15 +134,18 @@ def discover(config: SiteConfig) -> tuple[Discovery, list[Problem]]:
     if not root.is_dir():
         return Discovery([], []), [error(display_path(config.config_path), 0,
                                          f"content folder '{display_path(root)}' not found")]
+    root_shown = display_path(root, config.root)  # once: resolving every file's path is slow
     for folder, dirs, files in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not is_ignored_name(d) and not d.startswith("_"))
+        folder_rel = os.path.relpath(folder, root).replace(os.sep, "/")
+        prefix = "" if folder_rel == "." else folder_rel + "/"
         for name in sorted(files):
             if is_ignored_name(name):
                 continue
-            path = Path(folder) / name
-            rel = path.relative_to(root).as_posix()
-            source = SourceFile(path, rel, display_path(path, config.root))
-            if path.is_symlink():
+            path = Path(folder, name)
+            rel = prefix + name
+            source = SourceFile(path, rel, f"{root_shown}/{rel}")
+            if os.path.islink(path):
                 target = path.resolve()
                 if not target.is_relative_to(root):
                     problems.append(error(source.shown, 0, "symbolic link points outside the content folder "

@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from .config import SiteConfig, display_path
 from .problems import ERROR, WARNING, Problem, warning
 
 USER_AGENT = "medsite-linkcheck/0.1"
-CACHE_FILE = Path(".medsite-cache") / "external-links.json"
+CACHE_FILE = Path(".medsite-cache") / "external-links.json"  # beside the config
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.ECONNREFUSED}
@@ -71,11 +70,11 @@ class _Offline(Exception):
 class ExternalChecker:
     """Check URLs on other sites; `check` plugs into `links.check_output`."""
 
-    def __init__(self, config: SiteConfig, options: ExternalOptions = ExternalOptions(),
-                 cache_path: Path | None = None):
-        self.config = config
+    def __init__(self, cache_path: Path, options: ExternalOptions = ExternalOptions(),
+                 report_at: str = "config.yaml"):
+        self.cache_path = cache_path
         self.options = options
-        self.cache_path = cache_path or config.root / CACHE_FILE
+        self.report_at = report_at  # where the one 'offline' warning is reported: the config file
         self._opener = urllib.request.build_opener(_NoRedirects)
         self._lock = threading.Lock()
         self._successes = 0
@@ -88,7 +87,7 @@ class ExternalChecker:
         outcomes, offline = self.check_urls(list(links))
         broken = [Broken(link, url, outcome.message, outcome.severity)
                   for url, outcome in outcomes.items() if outcome.severity for link in links[url]]
-        problems = [warning(display_path(self.config.config_path), 0, offline)] if offline else []
+        problems = [warning(self.report_at, 0, offline)] if offline else []
         return broken, problems
 
     def check_urls(self, urls: list[str]) -> tuple[dict[str, Outcome], str | None]:

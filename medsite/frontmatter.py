@@ -100,6 +100,9 @@ def load_yaml(text: str, path: str, first_line: int = 1) -> tuple[object, list[P
         problem = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
         message = f"{context} {problem}" if context and "not a real date" not in problem else problem
+        lines = text.split("\n")
+        if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][:mark.column + 1]:
+            message += " (a tab: indent YAML with spaces)"
         return None, [error(path, line, f"invalid YAML: {_tidy(message)}")]
     except RecursionError:
         return None, [error(path, first_line, "invalid YAML: lists or mappings nested too deeply")]

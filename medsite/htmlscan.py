@@ -5,6 +5,7 @@ DOM: one regular expression walks the tags; the contents of script and style are
 """
 from __future__ import annotations
 
+import functools
 import html as htmllib
 import re
 from dataclasses import dataclass
@@ -30,12 +31,12 @@ class Tag:
 
 def parse_attrs(text: str) -> dict:
     attrs = {}
-    for match in _ATTR.finditer(text):
-        name = match.group(1).lower()
+    for name, double_quoted, single_quoted, bare in _ATTR.findall(text):
+        name = name.lower()
         if name in attrs:
             continue
-        value = next((g for g in match.group(2, 3, 4) if g is not None), "")
-        attrs[name] = htmllib.unescape(value)
+        value = double_quoted or single_quoted or bare
+        attrs[name] = htmllib.unescape(value) if "&" in value else value
     return attrs
 
 
@@ -59,6 +60,45 @@ def iter_tags(html: str):
         if not closing and name in _RAW_TEXT:
             end = _RAW_TEXT[name].search(html, position)
             position = end.start() if end else len(html)
+
+
+# Start tags that have attributes, and the start of raw-text elements (whose content is skipped).
+# Possessive quantifiers let the engine pass over attribute text without backtracking.
+_ATTRIBUTED_TAG = re.compile(
+    r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<![^>]*>|<\?.*?>"
+    r"|<(?P<tag>(?i:script|style)\b|[A-Za-z][A-Za-z0-9:-]*(?=\s))(?P<attrs>(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>",
+    re.S)
+
+
+def iter_start_tags(html: str, attributes: frozenset[str]):
+    """Yield the start tags having any of `attributes`, as `iter_tags` would, in document order.
+
+    Several times faster than filtering `iter_tags` on whole pages: tags without attributes and
+    end tags never reach Python. The link checker runs this over every page of the site.
+    """
+    mentions = _mentions(attributes)
+    skip_until = 0
+    for match in _ATTRIBUTED_TAG.finditer(html):
+        if match.start() < skip_until:
+            continue
+        name, raw_attrs = match.group("tag", "attrs")
+        if name is None:
+            continue
+        name = name.lower()
+        if name in _RAW_TEXT:
+            end = _RAW_TEXT[name].search(html, match.end())
+            skip_until = end.start() if end else len(html)
+        if not mentions.search(raw_attrs):
+            continue
+        attrs = parse_attrs(raw_attrs)
+        if not attributes.isdisjoint(attrs):
+            yield Tag(name, attrs, match.start(), match.end(), False, raw_attrs.rstrip().endswith("/"))
+
+
+@functools.lru_cache(maxsize=16)
+def _mentions(attributes: frozenset[str]) -> re.Pattern:
+    names = "|".join(sorted(map(re.escape, attributes)))
+    return re.compile(rf"""(?:^|[\s"'/])(?:{names})(?=[\s=/>]|$)""", re.I)
 
 
 class LineIndex:

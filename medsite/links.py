@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import html as htmllib
 import json
 import os
 import posixpath
@@ -31,7 +32,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from .build import BuildOptions, BuildResult, build
 from .config import SiteConfig, display_path, load_config
 from .content import url_to_file
-from .htmlscan import LineIndex, iter_tags
+from .htmlscan import LineIndex, iter_start_tags, iter_tags
 from .markdown import PLACEHOLDER, SourceLink
 from .problems import ERROR, WARNING, Problem, has_errors, sort_problems, warning
 
@@ -42,6 +43,7 @@ URL_ATTRIBUTES = {
     "video": ("src", "poster"), "audio": ("src",), "track": ("src",), "embed": ("src",),
     "input": ("src",), "object": ("data",),
 }
+_SCANNED_ATTRIBUTES = frozenset({"id", "name"}.union(*URL_ATTRIBUTES.values()))
 # <link rel> values that name an origin to connect to early, not a resource.
 _HINT_RELS = frozenset({"preconnect", "dns-prefetch"})
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')""")
@@ -106,14 +108,12 @@ def scan_html(html: str, file: str = "") -> tuple[set[str], list[FoundLink]]:
     """The ids (and `<a name>`s) of a page, and every URL in it, in document order."""
     ids: set[str] = set()
     links: list[FoundLink] = []
-    for tag in iter_tags(html):
+    for tag in iter_start_tags(html, _SCANNED_ATTRIBUTES):
         attrs = tag.attrs
-        if not attrs:
-            continue
         name = tag.name
-        ident = attrs.get("id") or (attrs.get("name") if name == "a" else None)
-        if ident:
-            ids.add(ident if ident.isascii() else unicodedata.normalize("NFC", ident))
+        for ident in (attrs.get("id"), attrs.get("name") if name == "a" else None):
+            if ident:
+                ids.add(ident if ident.isascii() else unicodedata.normalize("NFC", ident))
         wanted = URL_ATTRIBUTES.get(name)
         if wanted is None or (name == "link" and attrs.get("rel", "").lower() in _HINT_RELS):
             continue
@@ -146,7 +146,7 @@ def scan_css(css: str, file: str) -> list[FoundLink]:
 
 
 def scan_sitemap(xml: str, file: str) -> list[FoundLink]:
-    import html as htmllib
+    """The page addresses of a sitemap: `<loc>` (absolute URLs)."""
     return [FoundLink(file, m.start(), "loc", "loc", htmllib.unescape(m.group(1)))
             for m in _SITEMAP_LOC.finditer(xml)]
 
@@ -167,28 +167,42 @@ class Resolver:
         self.scheme, self.host = base.scheme, base.netloc.lower()
         self.base_path = base.path if base.path.endswith("/") else base.path + "/"
         self.base_url = f"{self.scheme}://{base.netloc}{self.base_path}"
+        self._folders: dict[str, str] = {}  # file -> the URL path of its folder
+        self._absolute: dict[str, Target] = {}  # absolute URL -> where it points
 
     def resolve(self, file: str, value: str) -> Target:
         """Where `value`, found in the output file `file`, points; `value` is not empty."""
         rest, _, fragment = value.partition("#")
-        if _SCHEME.match(rest) or rest.startswith("//"):
-            return self._absolute(urljoin(self.base_url + file, value))
+        if rest.startswith(self.base_url):  # the site's own absolute URL (canonical links)
+            rest = rest[len(self.base_url) - len(self.base_path):]
+        elif _SCHEME.match(rest) or rest.startswith("//"):
+            found = self._absolute.get(value)
+            if found is None:
+                found = self._absolute[value] = self._resolve_absolute(urljoin(self.base_url, value))
+            return found
         path = rest.partition("?")[0]
         if not path:
             return Target("site", file, fragment)
-        if path.startswith("/"):
+        if path[0] == "/":
             joined = posixpath.normpath(path)
         else:
             # RFC 3986 §5.2 merge and dot-segment removal (what urljoin does), at a fraction of its cost.
-            folder = posixpath.dirname(file)
-            joined = posixpath.normpath(self.base_path + (folder + "/" if folder else "") + path)
+            joined = posixpath.normpath(self._folder(file) + path)
         if path.endswith(("/", "/.", "/..")) or path in (".", ".."):
             joined = joined.rstrip("/") + "/"
         if not joined.startswith(self.base_path) and joined + "/" != self.base_path:
             return Target("outside", f"{self.scheme}://{self.host}{joined}", fragment)
-        return Target("site", unquote(joined[len(self.base_path):]), fragment)
+        path = joined[len(self.base_path):]
+        return Target("site", unquote(path) if "%" in path else path, fragment)
 
-    def _absolute(self, url: str) -> Target:
+    def _folder(self, file: str) -> str:
+        folder = self._folders.get(file)
+        if folder is None:
+            parent = posixpath.dirname(file)
+            folder = self._folders[file] = self.base_path + (parent + "/" if parent else "")
+        return folder
+
+    def _resolve_absolute(self, url: str) -> Target:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return Target("other", url, "")
@@ -275,15 +289,14 @@ def find_broken(output: Output, resolver: Resolver) -> tuple[list[Broken], dict[
         if target.kind != "site":
             continue
         file, reason = finder.find(target.path)
-        shown = resolver.site_url(target.path)
         if file is None:
-            broken.append(Broken(link, shown, reason))
+            broken.append(Broken(link, resolver.site_url(target.path), reason))
             continue
         if target.fragment and file in output.ids:
             reason = fragment_problem(target.fragment, output.ids[file],
                                       "this page" if file == link.file else resolver.site_url(file))
             if reason:
-                broken.append(Broken(link, shown + "#" + target.fragment, reason))
+                broken.append(Broken(link, resolver.site_url(target.path) + "#" + target.fragment, reason))
     return broken, external
 
 
@@ -558,8 +571,9 @@ class SiteCheck:
         config = result.config
         external = None
         if self.external:
-            from .external import ExternalChecker
-            external = ExternalChecker(config).check
+            from .external import CACHE_FILE, ExternalChecker
+            external = ExternalChecker(config.root / CACHE_FILE,
+                                       report_at=display_path(config.config_path, config.root)).check
         report = check_output(staged, config, result, external)
         self.pages, self.links = report.pages, report.links
         return report.problems + lint_problems(config, result, report.problems, self.today)

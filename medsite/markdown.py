@@ -178,7 +178,17 @@ def relative_url(from_url: str, to_url: str) -> str:
     if not to_url.startswith("/"):
         return to_url
     base = from_url if from_url.endswith("/") else posixpath.dirname(from_url) + "/"
-    relative = posixpath.relpath(to_url, base)
+    if "/." in to_url or "//" in to_url or "/." in base or "//" in base:
+        relative = posixpath.relpath(to_url, base)  # dot segments: let posixpath normalise them
+    else:  # the same result, several times faster (called for every link of every page)
+        start, target = base.strip("/").split("/"), to_url.strip("/").split("/")
+        start, target = [p for p in start if p], [p for p in target if p]
+        common = 0
+        for a, b in zip(start, target):
+            if a != b:
+                break
+            common += 1
+        relative = "/".join([".."] * (len(start) - common) + target[common:]) or "."
     if to_url.endswith("/") and not relative.endswith("/"):
         relative += "/"
     if relative == "./":

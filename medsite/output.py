@@ -59,28 +59,34 @@ class _Manifest:
 
 
 class OutputFolder:
-    """The live output folder, its spare and their manifests; one build at a time writes them."""
+    """The live output folder, its spare and their manifests; one build at a time uses them."""
 
     def __init__(self, out: Path, state_folder: Path):
         self.out = out
         self.spare = out.parent / f"{_PREFIX}{out.name}.spare"
-        self._lock_path = out.parent / f"{_PREFIX}{out.name}.lock"
         self._lock_file = None
+        self._manifests: dict[Path, _Manifest] = {}
         self._staged: dict[str, FileRecord] = {}
         name = hashlib.blake2b(os.fsencode(out), digest_size=8).hexdigest()
+        self._lock_path = state_folder / f"output-{name}.lock"
         self._manifest_paths = (state_folder / f"output-{name}.a", state_folder / f"output-{name}.b")
 
-    # -- reading what the live folder holds -------------------------------------------------------
-
     def live_records(self) -> dict[str, FileRecord]:
-        """The live folder's files whose stat still matches the manifest: known without reading them."""
+        """The live folder's files whose stat still matches the manifest: known without reading them.
+
+        Starts the build's use of the folders: until `swap_into_place` or `release`, other builds wait.
+        """
+        self._lock()
+        self._manifests = {path: manifest for path in self._manifest_paths
+                           if (manifest := _read(path)) is not None}
         manifest = self._manifest_of(self.out)
         if manifest is None:
             return {}
         verified = {}
+        out = os.fspath(self.out) + "/"
         for rel, record in manifest.records.items():
             try:
-                st = os.stat(self.out / rel)
+                st = os.stat(out + rel)
             except OSError:
                 continue
             if (st.st_size, st.st_mtime_ns, st.st_ino) == record[1:4]:
@@ -88,41 +94,32 @@ class OutputFolder:
         return verified
 
     def _manifest_of(self, folder: Path) -> _Manifest | None:
-        try:
-            inode = os.stat(folder).st_ino
-        except OSError:
-            return None
-        for path in self._manifest_paths:
-            manifest = _read(path)
-            if manifest is not None and manifest.folder_inode == inode:
-                return manifest
-        return None
-
-    # -- writing ------------------------------------------------------------------------------------
+        inode = _inode(folder)
+        return next((m for m in self._manifests.values() if inode is not None and m.folder_inode == inode), None)
 
     def stage(self, files: list[OutputFile], live: dict[str, FileRecord]) -> tuple[Path, list[Problem]]:
         """Bring the spare folder up to date with `files`; `live` are the verified live records."""
         clean_leftovers(self.out)
-        self._lock()
         spare_names = self._spare_names()
-        for path in self._manifest_paths:  # the spare is about to change: its manifest must go
-            manifest = _read(path)
-            if manifest is not None and manifest.folder_inode == _inode(self.spare):
+        for path, manifest in list(self._manifests.items()):  # the spare is about to change
+            if manifest.folder_inode == _inode(self.spare):
                 path.unlink(missing_ok=True)
+                del self._manifests[path]
         self.spare.mkdir(parents=True, exist_ok=True)
-        self._staged: dict[str, FileRecord] = {}
+        self._staged = {}
         problems: list[Problem] = []
+        live_prefix, spare_prefix = os.fspath(self.out) + "/", os.fspath(self.spare) + "/"
         for item in files:
             try:
-                self._stage_file(item, live.get(item.rel))
+                self._stage_file(item, live.get(item.rel), live_prefix, spare_prefix)
             except OSError as exc:
                 problems.append(error(item.rel, 0, f"cannot write the output file: {exc.strerror or exc}"))
         for rel in spare_names - self._staged.keys():
             _remove_with_empty_parents(self.spare, rel)
         return self.spare, problems
 
-    def _stage_file(self, item: OutputFile, record: FileRecord | None) -> None:
-        target = self.spare / item.rel
+    def _stage_file(self, item: OutputFile, record: FileRecord | None, live_prefix: str, spare_prefix: str) -> None:
+        target = spare_prefix + item.rel
         data = None
         if item.unchanged:
             digest = record.digest
@@ -130,15 +127,19 @@ class OutputFolder:
             data = item.data if item.data is not None else item.source.read_bytes()
             digest = digest_of(data)
         if record is not None and record.digest == digest:
-            _share(self.out / item.rel, self.spare, item.rel, record.inode)
+            try:
+                _share(live_prefix + item.rel, target, record.inode)
+            except (FileNotFoundError, NotADirectoryError):
+                _make_parent(self.spare, item.rel)
+                _share(live_prefix + item.rel, target, record.inode)
             self._staged[item.rel] = record._replace(key=item.key)
             return
-        temporary = target.with_name(target.name + _TEMPORARY)
+        temporary = target + _TEMPORARY
         try:
-            temporary.write_bytes(data)
+            _write_bytes(temporary, data)
         except (FileNotFoundError, NotADirectoryError):
             _make_parent(self.spare, item.rel)
-            temporary.write_bytes(data)
+            _write_bytes(temporary, data)
         _replace(temporary, target)  # never write into a file: it may be a link to a live one
         st = os.stat(target)
         self._staged[item.rel] = FileRecord(digest, st.st_size, st.st_mtime_ns, st.st_ino, item.key)
@@ -159,8 +160,7 @@ class OutputFolder:
         """Make the staged spare the live folder; the previous live folder becomes the spare."""
         try:
             previous = self._manifest_of(self.out)
-            staged_inode = _inode(self.spare)
-            live_inode = _inode(self.out)
+            staged_inode, live_inode = _inode(self.spare), _inode(self.out)
             # Both manifests name their folders by inode, so they are right whether or not the
             # exchange below happens: write them first.
             _write(self._manifest_paths[0], _Manifest(staged_inode, self._staged))
@@ -179,7 +179,8 @@ class OutputFolder:
             self.release()
 
     def release(self) -> None:
-        """Let another build write (after a swap, or when a build stops before it)."""
+        """Let another build use the folders (after a swap, or when a build stops before it)."""
+        self._manifests, self._staged = {}, {}
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
@@ -191,22 +192,23 @@ class OutputFolder:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX)
 
 
-def _share(live: Path, root: Path, rel: str, inode: int) -> None:
-    """Make `root/rel` the same file as `live` (a hard link; a copy keeping the mtime where links fail)."""
-    target = root / rel
+def _write_bytes(path: str, data: bytes) -> None:
+    with open(path, "wb") as stream:
+        stream.write(data)
+
+
+def _share(live: str, target: str, inode: int) -> None:
+    """Make `target` the same file as `live` (a hard link; a copy keeping the mtime where links fail)."""
     try:
         if os.lstat(target).st_ino == inode:
             return
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         pass
-    except NotADirectoryError:
-        pass
-    temporary = target.with_name(target.name + _TEMPORARY)
+    temporary = target + _TEMPORARY
     try:
         os.link(live, temporary)
     except (FileNotFoundError, NotADirectoryError):
-        _make_parent(root, rel)
-        os.link(live, temporary)
+        raise  # the folder is missing: the caller makes it
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
             raise
@@ -214,9 +216,9 @@ def _share(live: Path, root: Path, rel: str, inode: int) -> None:
     _replace(temporary, target)
 
 
-def _replace(temporary: Path, target: Path) -> None:
+def _replace(temporary: str, target: str) -> None:
     """Rename `temporary` to `target`, first removing a folder an older build left there."""
-    if target.is_dir() and not target.is_symlink():
+    if os.path.isdir(target) and not os.path.islink(target):
         shutil.rmtree(target)
     os.replace(temporary, target)
 
@@ -279,7 +281,7 @@ def clean_leftovers(out: Path) -> None:
         return
     for entry in out.parent.iterdir():
         name = entry.name
-        if not name.startswith(f"{_PREFIX}{out.name}.") or name.endswith((".spare", ".lock")):
+        if not name.startswith(f"{_PREFIX}{out.name}.") or name.endswith(".spare"):
             continue
         pid = name.rsplit("-", 1)[-1]
         if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):

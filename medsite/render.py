@@ -65,16 +65,17 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
 
 def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer,
                  content_security_policy: str = CONTENT_SECURITY_POLICY,
-                 reuse: PageReuse | None = None) -> tuple[list[RenderedPage], list[Problem]]:
-    """Render every page (or keep it, when `reuse` says it is current); template errors are
-    reported once each, with the template's file and line."""
+                 reuse: PageReuse | None = None, pages: list[Page] | None = None,
+                 ) -> tuple[list[RenderedPage], list[Problem]]:
+    """Render every page, or `pages` (keeping those `reuse` says are current); template errors
+    are reported once each, with the template's file and line."""
     problems: list[Problem] = []
     rendered: list[RenderedPage] = []
     failed_templates: set[str] = set()
     shared = {"site": site.config, "topics": site.topics, "disclaimer": disclaimer.html,
               "content_security_policy": content_security_policy, "search_entries": search_entries(site)}
     shown: dict[str, tuple[str, tuple[str, ...]]] = {}  # template -> (shown path, chain), found once
-    for page in site.pages:
+    for page in site.pages if pages is None else pages:
         if page.template in failed_templates:
             continue
         if page.template not in shown:

@@ -23,27 +23,19 @@ ALLOWED_ATTRIBUTES = {
     "*": {"id", "class", "title", "lang", "dir"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
-    "abbr": {"title"},
     "blockquote": {"cite"}, "q": {"cite"}, "del": {"cite", "datetime"}, "ins": {"cite", "datetime"},
     "time": {"datetime"},
     "details": {"open"},
     "ol": {"start", "reversed", "type"}, "li": {"value"},
     "col": {"span"}, "colgroup": {"span"},
-    # Python-Markdown's tables write alignment as style="text-align: ..."; nothing else is kept.
-    "th": {"colspan", "rowspan", "scope", "style"}, "td": {"colspan", "rowspan", "style"},
+    "th": {"colspan", "rowspan", "scope"}, "td": {"colspan", "rowspan"},
 }
-ALLOWED_STYLE_PROPERTIES = frozenset({"text-align"})
 # `medsite:` is markdown.PLACEHOLDER: internal links stay placeholders until resolve_placeholders.
 # Relative URLs (`../a/`, `#fn:1`) have no scheme and pass through.
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel", "medsite", "data"})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 # Removed together with everything inside them, not just the tags.
 DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "noscript", "template", "textarea"})
-
-# Everything that decides the sanitizer's output: part of the cache key of rendered bodies.
-SETTINGS_KEY = repr((nh3.__version__, sorted(ALLOWED_TAGS), sorted(DROPPED_WITH_CONTENT), sorted(URL_SCHEMES),
-                     sorted((tag, sorted(names)) for tag, names in ALLOWED_ATTRIBUTES.items()),
-                     sorted(ALLOWED_STYLE_PROPERTIES), "data: URLs only as data:image/ in <img src>"))
 
 
 @dataclass(frozen=True)
@@ -54,10 +46,16 @@ class Removal:
     message: str  # e.g. "removed <script> from raw HTML"
 
 
+# Python-Markdown's tables align columns with a style attribute, which the Content-Security-Policy
+# would block (style attributes are inline styles): the site's CSS has these classes instead.
+_TABLE_ALIGNMENT = re.compile(r'<(th|td) style="text-align: (left|center|right);">')
+
+
 def _keep_data_images_only(tag: str, attribute: str, value: str) -> str | None:
     """A `data:` URL may only be an image shown by <img> (which runs no script); any other is dropped."""
-    if value.strip().lower().startswith("data:") and not (
-            tag == "img" and attribute == "src" and value.strip().lower().startswith("data:image/")):
+    url = value.strip().lower()
+    if attribute in URL_ATTRIBUTES and url.startswith("data:") and not (
+            tag == "img" and attribute == "src" and url.startswith("data:image/")):
         return None
     return value
 
@@ -67,11 +65,12 @@ def clean_html(html: str) -> str:
     return nh3.clean(html, tags=set(ALLOWED_TAGS), clean_content_tags=set(DROPPED_WITH_CONTENT),
                      attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
                      attribute_filter=_keep_data_images_only, strip_comments=True, link_rel=None,
-                     url_schemes=set(URL_SCHEMES), filter_style_properties=set(ALLOWED_STYLE_PROPERTIES))
+                     url_schemes=set(URL_SCHEMES))
 
 
 def sanitize_body(html: str, body: str, body_line: int) -> tuple[str, tuple[Removal, ...]]:
     """Clean rendered Markdown; say what was removed, at the line of `body` it was written on."""
+    html = _TABLE_ALIGNMENT.sub(r'<\1 class="align-\2">', html)
     cleaned = clean_html(html)
     if cleaned == html:
         return html, ()
@@ -102,9 +101,15 @@ def _removed(before: str, after: str) -> list[tuple[re.Pattern, str]]:
             message = f"removed the {name} attribute of <{tag}> from raw HTML"
         else:
             pattern = re.compile(re.escape(value.strip()) if value.strip() else rf"\b{name}\s*=", re.I)
-            message = f"removed the unsafe URL '{value.strip()}' of <{tag} {name}>"
+            message = f"removed the unsafe URL '{_shown(value.strip())}' of <{tag} {name}>"
         found += [(pattern, message)] * count
     return found
+
+
+def _shown(url: str, limit: int = 60) -> str:
+    """A URL fit for a one-line message: control characters spelled out, long ones cut."""
+    url = re.sub(r"[\x00-\x1f\x7f]", lambda match: f"\\x{ord(match.group()):02x}", url)
+    return url if len(url) <= limit else url[:limit] + "..."
 
 
 class _LineFinder:

@@ -19,9 +19,7 @@ from .content import Reference
 from .htmlscan import VOID, iter_tags, visible_text
 from .site import Page, Site
 
-SEARCH_URL = "/search/"
 FEED_URL = "/feed.xml"
-SEARCH_INDEX_URL = "/search-index.json"
 
 
 # --- JSON-LD -----------------------------------------------------------------------------------
@@ -36,7 +34,7 @@ def structured_data(page: Page, site: Site) -> Markup:
 
 def json_for_script(data) -> str:
     """JSON that cannot end its `<script>` element early: `<`, `>` and `&` become escapes."""
-    text = json.dumps(data, ensure_ascii=False, indent=None, separators=(",", ":"))
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -51,10 +49,9 @@ def _page_data(page: Page, site: Site) -> dict | None:
     if not page.is_medical:
         return None
     meta = page.article.meta
-    types = ["MedicalWebPage"]
     data = {
         "@context": "https://schema.org",
-        "@type": types,
+        "@type": "MedicalWebPage",
         "@id": base + page.url,
         "url": base + page.url,
         "name": page.title,
@@ -69,7 +66,7 @@ def _page_data(page: Page, site: Site) -> dict | None:
     if meta.references:
         data["citation"] = [_citation(ref) for ref in meta.references]
     if meta.kind == "faq":
-        types.append("FAQPage")
+        data["@type"] = ["MedicalWebPage", "FAQPage"]
         data["mainEntity"] = [{"@type": "Question", "name": question,
                                "acceptedAnswer": {"@type": "Answer", "text": answer}}
                               for question, answer in faq_entries(page.body_html)]
@@ -120,8 +117,8 @@ def faq_entries(body_html: str) -> list[tuple[str, str]]:
 
     def close_answer(end: int) -> None:
         if answer_start is not None:
-            question = visible_text(body_html[question_start:question_end])
-            entries.append((question, visible_text(body_html[answer_start:end])))
+            question = plain_text(body_html[question_start:question_end])
+            entries.append((question, plain_text(body_html[answer_start:end])))
 
     for tag in iter_tags(body_html):
         top_level = depth == 0
@@ -138,6 +135,15 @@ def faq_entries(body_html: str) -> list[tuple[str, str]]:
         depth += -1 if tag.closing else 1
     close_answer(len(body_html))
     return entries
+
+
+_INLINE_TAG = re.compile(r"</?(?:a|abbr|b|cite|code|em|i|mark|q|small|span|strong|sub|sup|time)\b[^>]*>", re.I)
+
+
+def plain_text(fragment: str) -> str:
+    """Text as a reader sees it: inline tags vanish ('<a>off-label</a>.' -> 'off-label.'),
+    block tags separate words."""
+    return visible_text(_INLINE_TAG.sub("", fragment))
 
 
 # --- Atom feed ---------------------------------------------------------------------------------
@@ -191,9 +197,10 @@ class SearchEntry:
 def search_entries(site: Site) -> list[SearchEntry]:
     """Every series index and article except the home page, in reading order: series first."""
     entries = []
+    page_of = {page.url: page for page in site.pages}
     for topic in site.topics:
         entries.append(SearchEntry(topic.title, topic.url.lstrip("/"), topic.summary, "", [], []))
-        entries += [_article_entry(site.page(article.url), topic.title) for article in topic.articles]
+        entries += [_article_entry(page_of[article.url], topic.title) for article in topic.articles]
     in_series = {article.url for topic in site.topics for article in topic.articles}
     others = [p for p in site.pages if p.article is not None and p.url != "/" and p.url not in in_series]
     entries += [_article_entry(page, "") for page in sorted(others, key=lambda p: p.title.lower())]

@@ -335,25 +335,30 @@ def command(args) -> int:
     config = configure(args)
     if config is None:
         return EXIT_PROBLEMS
-    host, port = args.host, args.port or _free_port(args.host)
-    url = f"http://{_url_host(host)}:{port}/"
     preview = Preview(config, CONTENT_SECURITY_POLICY)
+    host, port = args.host, args.port
     try:
+        port = port or _free_port(host)
         server = listen(preview, host, port)
     except OSError as exc:
         reason = ("the port is already in use (is another preview running?); stop it or pass --port N"
                   if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc))
-        print(f"medsite: cannot serve at {url}: {reason}", file=sys.stderr)
+        print(f"medsite: cannot serve at http://{_url_host(host)}:{port}/: {reason}", file=sys.stderr)
         return EXIT_PROBLEMS
     loop = IOLoop.current()
-    watcher = SourceWatcher(lambda: watched_paths(preview.config),
-                            lambda changed: (preview.rebuild(changed), reload_tabs(loop)))
+
+    def on_change(changed: list[str]) -> None:
+        preview.rebuild(changed)
+        reload_tabs(loop)
+
+    watcher = SourceWatcher(lambda: watched_paths(preview.config), on_change)
     try:
+        # The policy names the script livereload injects, known only once it listens.
         preview.policy = preview_policy(CONTENT_SECURITY_POLICY, server.injected_script, host, port)
         preview.rebuild([])
         watcher.start()
-        print(f"Serving {config.title} at {url} (drafts included). Saving a file rebuilds the site "
-              "and reloads the page. Press Ctrl-C to stop.", file=sys.stderr)
+        print(f"Serving {config.title} at http://{_url_host(host)}:{port}/ (drafts included). Saving a file "
+              "rebuilds the site and reloads the page. Press Ctrl-C to stop.", file=sys.stderr)
         if not _is_loopback(host):
             print(f"Note: --host {host} lets other computers on the network see this preview.", file=sys.stderr)
         loop.start()

@@ -13,6 +13,7 @@ from .markdown import RenderedBody, resolve_placeholders
 from .problems import Problem, error, warning
 
 SERIES_WINDOW = 9  # an article lists at most this many neighbours, so output grows linearly
+TOPIC_PAGE_SIZE = 50  # a topic's index lists this many articles a page: /topic/, /topic/page/2/, ...
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class Topic:
     url: str
     articles: list[Article] = field(default_factory=list)
 
+    @property
+    def size(self) -> int:  # templates show it; asking for it does not make a page depend on every article
+        return len(self.articles)
+
 
 @dataclass
 class Page:
@@ -46,7 +51,9 @@ class Page:
     previous: Link | None = None
     next: Link | None = None
     series: list[Link] = field(default_factory=list)  # the window of the series around this page
-    position: int = 0  # 1-based place in its series
+    position: int = 0  # 1-based place in its series; for a topic index, its page number
+    listed: list[Article] = field(default_factory=list)  # on a topic index: the articles of this page
+    first_number: int = 1  # the place in the series of the first of `series` or `listed`
     breadcrumbs: list[Link] = field(default_factory=list)
     body_html: Markup = Markup("")
     next_review: dt.date | None = None
@@ -86,9 +93,9 @@ def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str,
     topics = _topics(config, articles, render_notice, problems)
     pages: list[Page] = []
     home = Link(config.title, "/")
+    config_shown = display_path(config.config_path)
     for topic in topics.values():
-        pages.append(Page(topic.url, "topic.html", topic.title, topic.summary,
-                          display_path(config.config_path), topic=topic, breadcrumbs=[home]))
+        pages += _topic_pages(topic, config_shown, home)
     for article in articles:
         topic = topics.get(article.topic) if article.topic else None
         crumbs = [home] if article.url != "/" else []
@@ -140,13 +147,31 @@ def _topics(config: SiteConfig, articles: list[Article], render_notice, problems
     return dict(sorted(topics.items()))
 
 
+def _topic_pages(topic: Topic, config_shown: str, home: Link) -> list[Page]:
+    """A topic's index, split into pages of TOPIC_PAGE_SIZE articles linked by previous and next."""
+    size = TOPIC_PAGE_SIZE
+    pages = []
+    for number, start in enumerate(range(0, max(len(topic.articles), 1), size), 1):
+        first = number == 1
+        pages.append(Page(topic.url if first else f"{topic.url}page/{number}/", "topic.html",
+                          topic.title if first else f"{topic.title}, page {number}", topic.summary,
+                          config_shown, topic=topic, position=number, first_number=start + 1,
+                          listed=topic.articles[start:start + size],
+                          breadcrumbs=[home] if first else [home, Link(topic.title, topic.url)]))
+    for before, after in zip(pages, pages[1:]):
+        before.next, after.previous = Link(after.title, after.url), Link(before.title, before.url)
+    return pages
+
+
 def _link_series(pages: list[Page]) -> None:
-    by_url = {p.url: p for p in pages}
+    places = {}
     for page in pages:
         if page.topic is None or page.article is None:
             continue
         series = page.topic.articles
-        index = next(i for i, a in enumerate(series) if a is page.article)
+        if id(series) not in places:
+            places[id(series)] = {id(article): index for index, article in enumerate(series)}
+        index = places[id(series)][id(page.article)]
         page.position = index + 1
         if index > 0:
             page.previous = Link(series[index - 1].meta.title, series[index - 1].url)
@@ -154,7 +179,7 @@ def _link_series(pages: list[Page]) -> None:
             page.next = Link(series[index + 1].meta.title, series[index + 1].url)
         start = max(0, min(index - SERIES_WINDOW // 2, len(series) - SERIES_WINDOW))
         page.series = [Link(a.meta.title, a.url) for a in series[start:start + SERIES_WINDOW]]
-    by_url.clear()
+        page.first_number = start + 1
 
 
 def _duplicate_urls(pages: list[Page], asset_rels: list[str]) -> list[Problem]:

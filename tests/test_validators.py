@@ -50,7 +50,8 @@ def test_every_page_is_valid_html_by_the_nu_checker(site):
     assert run.returncode == 0, run.stderr[-2000:]
 
 
-def test_lighthouse_scores_home_an_article_and_the_faq_at_least_0_95_in_every_category(site, tmp_path, capsys):
+def test_lighthouse_scores_home_an_article_and_the_faq_at_least_0_95_in_every_category(site, tmp_path,
+                                                                                      record_property):
     require(LIGHTHOUSE, "Lighthouse")
     _, base_url = site
     environment = dict(os.environ, CHROME_PATH=CHROMIUM_PATH)
@@ -72,8 +73,7 @@ def test_lighthouse_scores_home_an_article_and_the_faq_at_least_0_95_in_every_ca
                 weak = [ref["id"] for ref in result["categories"][category]["auditRefs"]
                         if ref["weight"] and (result["audits"][ref["id"]]["score"] or 0) < 1]
                 failures.append(f"{name} {category} {scores[name][category]}: {weak}")
-    with capsys.disabled():
-        print("\nLighthouse scores (" + ", ".join(CATEGORIES) + "):")
-        for name, by_category in scores.items():
-            print(f"  {name:8} " + "  ".join(f"{by_category[c]:.2f}" for c in CATEGORIES))
+    # Shown at the end of every pytest run, xdist included (conftest's terminal summary).
+    record_property("summary", "Lighthouse scores (" + ", ".join(CATEGORIES) + "):\n" + "\n".join(
+        f"  {name:8} " + "  ".join(f"{by_category[c]:.2f}" for c in CATEGORIES) for name, by_category in scores.items()))
     assert failures == []

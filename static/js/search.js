@@ -18,15 +18,19 @@
       .split(/[^a-z0-9]+/).filter(Boolean);
   }
 
-  // Each query word must start a word somewhere in the page's entry; title words count most.
-  function score(page, queryWords) {
-    var fields = [[page.title, 8], [page.headings.join(" "), 4], [page.tags.join(" "), 4],
-                  [page.summary, 2], [page.section, 1]];
+  // The words of each field of a page, with the weight a match there counts: title words most.
+  function fieldsOf(page) {
+    return [[words(page.title), 8], [words(page.headings.join(" ")), 4], [words(page.tags.join(" ")), 4],
+            [words(page.summary), 2], [words(page.section), 1]];
+  }
+
+  // Each query word must start a word somewhere in the page's entry.
+  function score(fields, queryWords) {
     var total = 0;
     for (var q = 0; q < queryWords.length; q++) {
       var best = 0;
       for (var f = 0; f < fields.length; f++) {
-        var fieldWords = words(fields[f][0]);
+        var fieldWords = fields[f][0];
         for (var w = 0; w < fieldWords.length; w++) {
           if (fieldWords[w].indexOf(queryWords[q]) === 0) { best = Math.max(best, fields[f][1]); break; }
         }
@@ -76,10 +80,12 @@
     var query = input.value.trim();
     var queryWords = words(query);
     var found = pages.map(function (page, order) {
-      return { page: page, order: order, score: queryWords.length ? score(page, queryWords) : 1 };
+      return { page: page, order: order, score: queryWords.length ? score(page.fields, queryWords) : 1 };
     }).filter(function (hit) { return hit.score > 0; });
     found.sort(function (a, b) { return b.score - a.score || a.order - b.order; });
-    list.replaceChildren.apply(list, found.map(function (hit) { return item(hit.page, queryWords); }));
+    var items = document.createDocumentFragment();
+    found.forEach(function (hit) { items.appendChild(item(hit.page, queryWords)); });
+    list.replaceChildren(items);
     if (!queryWords.length) {
       status.textContent = "All " + pages.length + " pages of this site are listed below.";
     } else if (!found.length) {
@@ -101,7 +107,11 @@
       if (!response.ok) throw new Error(response.status);
       return response.json();
     })
-    .then(function (index) { pages = index.pages; show(); })
+    .then(function (index) {
+      pages = index.pages;
+      pages.forEach(function (page) { page.fields = fieldsOf(page); });
+      show();
+    })
     .catch(function () {
       status.textContent = "Search is not available right now; all pages are listed below.";
     });

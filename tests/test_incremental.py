@@ -1,0 +1,162 @@
+"""Rebuilds with the cache give exactly the site a clean build gives, and redo only what changed."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from medsite.build import BuildOptions, BuildResult, build
+from medsite.config import load_config
+
+
+def build_site(site: Path, out: str = "_site", use_cache: bool = True) -> BuildResult:
+    config, problems = load_config(site / "config.yaml", output_dir=str(site / out))
+    assert config is not None, problems
+    result = build(config, BuildOptions(use_cache=use_cache))
+    assert result.written, [str(p) for p in result.problems]
+    return result
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_same_as_clean_build(site: Path) -> None:
+    """The cached build's output equals, file for file and byte for byte, a clean --no-cache build's."""
+    clean = run_cli("build", "--no-cache", "--out", str(site / "_clean"), cwd=site)
+    assert clean.returncode == 0, clean.stderr
+    cached, expected = tree(site / "_site"), tree(site / "_clean")
+    assert sorted(cached) == sorted(expected)
+    assert [name for name in expected if cached[name] != expected[name]] == []
+    shutil.rmtree(site / "_clean")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def change_article_text(site: Path) -> None:
+    edit(site / "content/topic-a/second.md", "Some people feel sick.", "Some people feel sick or dizzy.")
+
+
+def change_title(site: Path) -> None:
+    edit(site / "content/topic-a/second.md", "title: Second article", "title: Side effects explained")
+
+
+def change_template(site: Path) -> None:
+    edit(site / "templates/page.html", "<article", "<article data-edited")
+
+
+def change_config(site: Path) -> None:
+    edit(site / "config.yaml", "title: Topic A series", "title: The A series")
+
+
+def change_static_file(site: Path) -> None:
+    with open(site / "static/css/site.css", "a", encoding="utf-8") as stream:
+        stream.write("\n.edited { color: red; }\n")
+
+
+def delete_article(site: Path) -> None:
+    (site / "content/topic-a/third.md").unlink()
+
+
+def rename_article(site: Path) -> None:
+    (site / "content/topic-a/third.md").rename(site / "content/topic-a/fourth.md")
+
+
+def change_disclaimer(site: Path) -> None:
+    edit(site / "content/_disclaimer.md", "general information", "general, plain information")
+
+
+@pytest.mark.parametrize("change", [change_article_text, change_title, change_template, change_config,
+                                    change_static_file, delete_article, rename_article, change_disclaimer],
+                         ids=lambda change: change.__name__)
+def test_a_cached_rebuild_after_a_change_equals_a_clean_build(make_site, change):
+    site = make_site()
+    build_site(site)
+    change(site)
+    build_site(site)
+    assert_same_as_clean_build(site)
+
+
+def test_a_new_title_reaches_the_neighbours_series_lists_and_topic_index(make_site):
+    site = make_site()
+    build_site(site)
+    change_title(site)
+    build_site(site)
+    for page in ("topic-a/first/index.html", "topic-a/third/index.html", "topic-a/index.html",
+                 "search/index.html"):
+        assert "Side effects explained" in (site / "_site" / page).read_text(encoding="utf-8"), page
+
+
+def test_a_rebuild_with_nothing_changed_keeps_every_file_as_it_was(make_site):
+    site = make_site()
+    build_site(site)
+    before = {p: os.stat(p) for p in (site / "_site").rglob("*") if p.is_file()}
+    result = build_site(site)
+    after = {p: os.stat(p) for p in (site / "_site").rglob("*") if p.is_file()}
+    assert sorted(after) == sorted(before)
+    assert [p for p in before if (after[p].st_ino, after[p].st_mtime_ns) != (before[p].st_ino, before[p].st_mtime_ns)] == []
+    assert result.stats["pages_rendered"] == 0 and result.stats["bodies_converted"] == 0
+    assert result.stats["articles_parsed"] == 0
+
+
+def test_an_edited_article_rewrites_its_page_and_leaves_unrelated_pages_alone(make_site):
+    site = make_site()
+    build_site(site)
+    untouched = [site / "_site" / page for page in ("glossary/index.html", "topic-a/third/index.html", "404.html")]
+    before = [os.stat(p).st_mtime_ns for p in untouched]
+    change_article_text(site)
+    result = build_site(site)
+    assert result.stats["bodies_converted"] == 1 and result.stats["articles_parsed"] == 1
+    fresh = {page.url for page in result.pages if page.fresh_html is not None}
+    assert "/topic-a/second/" in fresh
+    assert not fresh & {"/glossary/", "/topic-a/third/", "/404.html"}
+    assert [os.stat(p).st_mtime_ns for p in untouched] == before
+    assert "feel sick or dizzy" in (site / "_site/topic-a/second/index.html").read_text(encoding="utf-8")
+
+
+def test_a_template_edit_renders_only_its_pages_again_without_converting_markdown(make_site):
+    site = make_site()
+    first = build_site(site)
+    users = {page.url for page in first.site.pages if page.template == "page.html"}
+    assert users
+    change_template(site)
+    result = build_site(site)
+    assert result.stats["bodies_converted"] == 0 and result.stats["articles_parsed"] == 0
+    assert {page.url for page in result.pages if page.fresh_html is not None} == users
+
+
+def test_no_cache_converts_everything_again(make_site):
+    site = make_site()
+    build_site(site)
+    result = build_site(site, use_cache=False)
+    assert result.stats["bodies_converted"] == len(result.site.pages) - len(
+        [p for p in result.site.pages if p.article is None])
+    assert result.stats["pages_kept"] == 0
+
+
+def test_an_unreadable_cache_is_ignored(make_site):
+    site = make_site()
+    build_site(site)
+    for path in (site / ".medsite-cache").iterdir():
+        if path.is_file():
+            path.write_bytes(b"\x80 not a pickle")
+    change_article_text(site)
+    result = build_site(site)
+    assert result.stats["bodies_converted"] == len([p for p in result.site.pages if p.article is not None])
+    assert_same_as_clean_build(site)
+
+
+def test_a_file_changed_by_hand_in_the_output_is_written_again(make_site):
+    site = make_site()
+    build_site(site)
+    page = site / "_site/glossary/index.html"
+    page.write_text("tampered", encoding="utf-8")
+    build_site(site)
+    assert_same_as_clean_build(site)
