@@ -123,7 +123,8 @@ PAGES = {
 }
 
 
-def generate(folder: Path, articles: int) -> Path:
+def generate(folder: Path, articles: int, templates: Path = PROJECT / "templates",
+             static: Path = PROJECT / "static") -> Path:
     """Write the corpus into `folder` (replacing its content folder); return the config's path."""
     places = layout(articles)
     topics = sorted({t for t, _ in places})
@@ -140,8 +141,8 @@ def generate(folder: Path, articles: int) -> Path:
                          f"    notice: \"**Note:** talk to your doctor about {t.replace('-', ' ')}.\"\n"
                          for t in topics)
     config = folder / "config.yaml"
-    config.write_text(CONFIG.format(templates=PROJECT / "templates", static=PROJECT / "static",
-                                    topics=topic_yaml), encoding="utf-8")
+    config.write_text(CONFIG.format(templates=templates.resolve(), static=static.resolve(), topics=topic_yaml),
+                      encoding="utf-8")
     return config
 
 

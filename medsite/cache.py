@@ -130,12 +130,9 @@ def body_key(rel: str, body_line: int, body: str) -> bytes:
 # --- Render keys of pages ----------------------------------------------------------------------
 
 _UNDEFINED = "\0undefined"
-_PLAIN, _DATACLASS, _FUNCTION, _SET, _SEQUENCE, _UNDEFINED_KIND, _OTHER = range(7)
-_KINDS: dict[type, int] = {str: _PLAIN, bytes: _PLAIN, int: _PLAIN, float: _PLAIN, bool: _PLAIN,
-                           type(None): _PLAIN, list: _SEQUENCE, tuple: _SEQUENCE, dict: _SEQUENCE,
-                           set: _SET, frozenset: _SET, types.FunctionType: _FUNCTION}
-_SHARED_FROM = 8  # a list this long (a topic's articles) is hashed once per build, not once per page
-_INLINE_FIELDS = 4
+_DATACLASS, _FUNCTION, _UNDEFINED_KIND, _OTHER = range(4)
+_KINDS: dict[type, int] = {types.FunctionType: _FUNCTION}
+_INLINE_FIELDS = 4  # a dataclass this small (a Link) is hashed in place; a larger one once per build
 
 
 def _kind(cls: type) -> int:
@@ -147,42 +144,39 @@ def _kind(cls: type) -> int:
     return kind
 
 
-class _Pickler(pickle.Pickler):
-    """Pickles a value for hashing: dataclasses, functions and long lists go by their digests, so
-    shared objects (a topic, an article) are hashed once per build however many pages show them."""
+def _hashed(*parts):
+    """Never called: names what a value was replaced by in the pickled bytes that are hashed."""
+    raise AssertionError("a fingerprint is not unpickled")
 
-    def __init__(self, stream, keys: "PageKeys", top):
+
+class _Pickler(pickle.Pickler):
+    """Pickles a value for hashing. Large dataclasses go by their digests, so shared objects (a
+    topic, an article) are hashed once per build however many pages show them; functions go by
+    their name and what they close over. (Plain str, list, dict... never reach reducer_override.)"""
+
+    def __init__(self, stream, keys: "PageKeys"):
         super().__init__(stream, protocol=5)
         self.fast = True  # no memo: equal values give equal bytes whatever objects they share
-        self.keys, self.top = keys, top
+        self.keys = keys
 
-    def persistent_id(self, obj):
-        if obj is self.top:
-            return None
+    def reducer_override(self, obj):
         kind = _kind(type(obj))
-        if kind == _PLAIN or kind == _OTHER:
-            return None
-        if kind == _SEQUENCE:
-            if len(obj) < _SHARED_FROM:
-                return None
-            return self.keys.object_digest(obj, lambda: (type(obj).__name__, *(
-                tuple(obj.items()) if isinstance(obj, dict) else obj)))
         if kind == _DATACLASS:
             if isinstance(obj, Article) and obj.text_hash:  # all of it comes from its file's text
-                return self.keys.object_digest(obj, lambda: ("Article", obj.text_hash, obj.source))
+                return _hashed, ("article", self.keys.object_digest(obj, lambda: (obj.text_hash, obj.source)))
             fields = dataclasses.fields(obj)
             values = (type(obj).__qualname__, *(getattr(obj, f.name) for f in fields))
-            if len(fields) <= _INLINE_FIELDS:  # small and seldom shared (a Link): hashed in place
-                return values
-            return self.keys.object_digest(obj, lambda: values)
-        if kind == _FUNCTION:
+            if len(fields) <= _INLINE_FIELDS:
+                return _hashed, values
+            return _hashed, ("object", self.keys.object_digest(obj, lambda: values))
+        if kind == _FUNCTION and obj is not _hashed:
             # The code itself is covered by code_version(); what varies is what it closes over.
             cells = tuple(cell.cell_contents for cell in obj.__closure__ or ())
-            return (obj.__module__, obj.__qualname__, obj.__code__.co_firstlineno, obj.__defaults__,
-                    obj.__kwdefaults__, cells)
-        if kind == _SET:
-            return ("set", tuple(sorted(self.keys.fingerprint(item) for item in obj)))
-        return _UNDEFINED
+            return _hashed, ("function", obj.__module__, obj.__qualname__, obj.__code__.co_firstlineno,
+                             obj.__defaults__, obj.__kwdefaults__, cells)
+        if kind == _UNDEFINED_KIND:
+            return _hashed, (_UNDEFINED,)
+        return NotImplemented
 
 
 class PageKeys:
@@ -234,7 +228,7 @@ class PageKeys:
 
     def _dumps(self, value) -> bytes:
         stream = BytesIO()
-        _Pickler(stream, self, value).dump(value)
+        _Pickler(stream, self).dump(value)
         return stream.getvalue()
 
     def _lookup(self, context: dict, path: tuple):

@@ -188,7 +188,7 @@ def text_response(status: str, text: str, kind: str = "text/plain") -> Response:
 
 def error_page(problems: list[Problem], policy: str) -> str:
     """The page shown instead of every page while the sources have errors (the same lines as the terminal)."""
-    lines = "\n".join(html.escape(str(problem)) for problem in sort_problems(problems))
+    lines = "\n".join(f"<li><code>{html.escape(str(problem))}</code></li>" for problem in sort_problems(problems))
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -203,7 +203,9 @@ def error_page(problems: list[Problem], policy: str) -> str:
 <h1>The site could not be rebuilt</h1>
 <p>Each line below names a file, the line in it, and what is wrong. Fix it and save:
 this page reloads by itself. The site you saw last is kept until the build works again.</p>
-<pre class="build-errors">{lines}</pre>
+<ol class="build-errors">
+{lines}
+</ol>
 </main>
 </body>
 </html>

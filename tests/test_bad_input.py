@@ -14,7 +14,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import new_site, run_cli
+from conftest import ROOT, new_site, run_cli
 
 ARTICLE = """---
 title: Broken article
@@ -27,7 +27,7 @@ Some text.
 
 
 def article(replace: str = "", add: str = "", body: str = "Some text.\n") -> str:
-    """ARTICLE with the front-matter line starting like `replace` swapped for it, and `add` appended."""
+    """A good article with one front-matter line replaced (by key), lines added to the front matter, and `body`."""
     lines = ARTICLE.split("\n")[:-2]
     if replace:
         key = replace.split(":")[0] + ":"
@@ -43,7 +43,7 @@ class BadInput:
     expect: str  # the error line starts with this: "path:line: error: message start"
     files: dict[str, str | bytes] = field(default_factory=dict)
     remove: tuple[str, ...] = ()
-    args: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()  # extra command-line arguments; "ABSOLUTE:x" is the site's x as an absolute path
     setup: Callable[[Path], None] | None = None
 
 
@@ -60,7 +60,7 @@ def symlink_folder_outside(site: Path) -> None:
     (site / "content" / "linked").symlink_to(outside, target_is_directory=True)
 
 
-BASE = (Path(__file__).resolve().parent.parent / "templates" / "base.html")
+BASE = ROOT / "templates" / "base.html"
 
 
 def base_html(*changes: tuple[str, str]) -> dict[str, str]:

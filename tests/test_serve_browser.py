@@ -66,7 +66,7 @@ def test_the_open_tab_reloads_by_itself_after_a_save_and_after_an_error_is_fixed
         wait_until_live(tab)
         served.edit(ARTICLE, "kind: overview", "kind: overveiw")
         wait_until(tab, "document.body.innerText.includes('error:')")
-        assert re.search(r"^content/topic-a/first\.md:4: error: .*overveiw", tab.inner_text("pre"), re.M)
+        assert re.search(r"^content/topic-a/first\.md:4: error: .*overveiw", tab.inner_text(".build-errors"), re.M)
 
         wait_until_live(tab)
         served.edit(ARTICLE, "kind: overveiw", "kind: overview")
