@@ -19,7 +19,8 @@ from typing import Callable
 
 from .cache import CACHE_FOLDER, BuildCache, PageKeys, article_key, body_key
 from .config import SiteConfig, display_path
-from .content import Article, Discovery, discover, is_ignored_name, parse_article, read_source, url_to_file
+from .content import (Article, Discovery, SourceFile, discover, is_ignored_name, parse_article, read_source,
+                      url_to_file)
 from .disclaimer import Disclaimer, enforce, load_disclaimer
 from .markdown import MarkdownRenderer, RenderedBody
 from .output import FileRecord, OutputFile, OutputFolder
@@ -79,16 +80,25 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(),
 
 class Builder:
     """Builds one site, again and again: a warm process (the preview server) keeps one, so the
-    cache stays in memory and the Markdown renderer is made once."""
+    cache stays in memory and the Markdown renderer is made once. `build(config=...)` takes a
+    config read again after an edit."""
 
     def __init__(self, config: SiteConfig, options: BuildOptions = BuildOptions()):
-        self.config, self.options = config, options
-        state = config.root / CACHE_FOLDER
-        self.cache = BuildCache(state) if options.use_cache else None
-        self.output = OutputFolder(config.output_path, state)
+        self.options = options
         self.renderer = MarkdownRenderer()
+        self._use(config)
 
-    def build(self, checks: tuple[StagedCheck, ...] = ()) -> BuildResult:
+    def _use(self, config: SiteConfig) -> None:
+        self.config = config
+        state = config.root / CACHE_FOLDER
+        if getattr(self, "cache", None) is None or self.cache.folder != state:
+            self.cache = BuildCache(state) if self.options.use_cache else None
+        if getattr(self, "output", None) is None or self.output.out != config.output_path:
+            self.output = OutputFolder(config.output_path, state)
+
+    def build(self, checks: tuple[StagedCheck, ...] = (), config: SiteConfig | None = None) -> BuildResult:
+        if config is not None:
+            self._use(config)
         try:
             return self._build(checks)
         finally:
@@ -148,8 +158,7 @@ class Builder:
 def load_articles(discovery: Discovery, options: BuildOptions, problems: list[Problem],
                   cache: BuildCache | None = None, stats: dict[str, int] | None = None) -> list[Article]:
     """Read every article; front matter is parsed again only for files whose text changed."""
-    articles = []
-    parsed = 0
+    loaded: list[tuple[SourceFile, bytes, Article | str]] = []  # an Article from the cache, or text to parse
     for source in discovery.articles:
         text, found = read_source(source)
         problems += found
@@ -157,18 +166,22 @@ def load_articles(discovery: Discovery, options: BuildOptions, problems: list[Pr
             continue
         key = article_key(source.rel, text)
         article = cache.articles.get(key) if cache is not None else None
-        if article is None:
-            article, found = parse_article(source, text)
+        loaded.append((source, key, article if article is not None else text))
+    todo = [(source, text) for source, _, text in loaded if isinstance(text, str)]
+    jobs = _processes(options.jobs, len(todo))
+    parsed = iter(_map_in_processes(_parse_chunk, todo, jobs) if jobs > 1 else _parse_chunk(todo))
+    articles = []
+    for source, key, article in loaded:
+        if isinstance(article, str):
+            article, found = next(parsed)
             problems += found
-            parsed += 1
             if article is not None and cache is not None:
                 cache.articles.put(key, article)
-        if article is not None:  # the same file, perhaps shown from elsewhere
-            article = replace(article, source=source, text_hash=key.hex())
         if article is not None and (options.drafts or not article.meta.draft):
-            articles.append(article)
+            # The same file, perhaps shown from elsewhere; text_hash lets cache.PageKeys hash it quickly.
+            articles.append(replace(article, source=source, text_hash=key.hex()))
     if stats is not None:
-        stats["articles_parsed"] = parsed
+        stats["articles_parsed"] = len(todo)
     return articles
 
 
@@ -184,10 +197,10 @@ def render_bodies(articles: list[Article], renderer: MarkdownRenderer, cache: Bu
             todo.append((article, key))
         else:
             bodies[article.rel] = body
-    jobs = jobs or os.cpu_count() or 1
     work = [(article.body, article.rel, article.body_line) for article, _ in todo]
-    if jobs > 1 and len(work) >= PARALLEL_FROM:
-        converted = _convert_in_processes(work, jobs)
+    jobs = _processes(jobs, len(work))
+    if jobs > 1:
+        converted = _map_in_processes(_convert_chunk, work, jobs, initializer=_start_worker)
     else:
         converted = [renderer.render(*item) for item in work]
     for (article, key), body in zip(todo, converted):
@@ -199,10 +212,24 @@ def render_bodies(articles: list[Article], renderer: MarkdownRenderer, cache: Bu
     return bodies
 
 
-def _convert_in_processes(work: list[tuple[str, str, int]], jobs: int) -> list[RenderedBody]:
-    chunks = [work[start:start + 50] for start in range(0, len(work), 50)]
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker) as pool:
-        return [body for chunk in pool.map(_convert_chunk, chunks) for body in chunk]
+def _processes(jobs: int | None, items: int) -> int:
+    """How many processes to share `items` among: one when starting more does not pay, or is not
+    safe (fork copies only the calling thread, so a process running other threads, such as the
+    preview server, stays in one process)."""
+    if items < PARALLEL_FROM or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(jobs or os.cpu_count() or 1, items // (PARALLEL_FROM // 2)))
+
+
+def _map_in_processes(function, items: list, jobs: int, initializer=None, chunk: int = 50) -> list:
+    """`function` (taking and returning a list) over `items` in chunks, in `jobs` forked processes."""
+    chunks = [items[start:start + chunk] for start in range(0, len(items), chunk)]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=initializer) as pool:
+        return [result for results in pool.map(function, chunks) for result in results]
+
+
+def _parse_chunk(chunk: list[tuple[SourceFile, str]]) -> list[tuple[Article | None, list[Problem]]]:
+    return [parse_article(source, text) for source, text in chunk]
 
 
 _worker_renderer: MarkdownRenderer | None = None
@@ -221,18 +248,16 @@ def render_site(site: Site, env, disclaimer: Disclaimer, options: BuildOptions,
                 reuse: PageReuse | None) -> tuple[list[RenderedPage], list[Problem]]:
     """Render the pages and check each new one for the disclaimer, in several processes for a
     large site (each inherits the assembled site by fork, and takes a share of the pages)."""
-    jobs = min(options.jobs or os.cpu_count() or 1, len(site.pages) // PARALLEL_FROM)
+    jobs = _processes(options.jobs, len(site.pages))
     job = (site, env, disclaimer, options.content_security_policy, reuse)
-    # fork copies only the calling thread: a process running other threads (a server) stays serial.
-    if jobs < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return _render_share(job, None)
+    if jobs < 2:
+        return _render_share(job, (0, len(site.pages)))
     global _render_job
     _render_job = job
     size = -(-len(site.pages) // (jobs * 4))
     shares = [(start, start + size) for start in range(0, len(site.pages), size)]
     try:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            results = list(pool.map(_render_in_worker, shares))
+        results = _map_in_processes(_render_in_worker, shares, jobs, chunk=1)
     finally:
         _render_job = None
     pages = [page for share, _ in results for page in share]
@@ -243,14 +268,13 @@ def render_site(site: Site, env, disclaimer: Disclaimer, options: BuildOptions,
 _render_job = None  # what forked workers render: set only while they run
 
 
-def _render_in_worker(share: tuple[int, int]) -> tuple[list[RenderedPage], list[Problem]]:
-    return _render_share(_render_job, share)
+def _render_in_worker(shares: list[tuple[int, int]]) -> list[tuple[list[RenderedPage], list[Problem]]]:
+    return [_render_share(_render_job, share) for share in shares]
 
 
-def _render_share(job, share: tuple[int, int] | None) -> tuple[list[RenderedPage], list[Problem]]:
+def _render_share(job, share: tuple[int, int]) -> tuple[list[RenderedPage], list[Problem]]:
     site, env, disclaimer, policy, reuse = job
-    pages, problems = render_pages(site, env, disclaimer, policy, reuse,
-                                   None if share is None else site.pages[share[0]:share[1]])
+    pages, problems = render_pages(site, env, disclaimer, policy, reuse, site.pages[share[0]:share[1]])
     problems += enforce([page for page in pages if page.fresh_html is not None], disclaimer)
     return pages, problems
 

@@ -56,50 +56,58 @@ def digest(*parts: bytes | str) -> bytes:
 
 
 class Store:
-    """A dict kept in one pickle file: loaded on first use, saved aside-then-renamed when it changed.
+    """A dict kept in pickle files, split by key into shards: loaded on first use; on saving, only
+    the shards that changed are written (aside, then renamed), so one edit rewrites a sliver.
 
-    Saving keeps only the entries used since loading, so the file follows the site's size.
+    Saving keeps only the entries used since loading, so the files follow the site's size.
     """
 
-    def __init__(self, path: Path):
-        self.path = path
-        self._entries: dict[bytes, Any] | None = None
-        self._used: set[bytes] = set()
-        self._changed = False
+    SHARDS = 32
 
-    def _load(self) -> dict[bytes, Any]:
-        if self._entries is None:
-            try:
-                with open(self.path, "rb") as stream:
-                    entries = pickle.load(stream)
-                self._entries = entries if isinstance(entries, dict) else {}
-            except Exception:  # noqa: BLE001 - missing, torn or from another version: start empty
-                self._entries = {}
-        return self._entries
+    def __init__(self, folder: Path, name: str):
+        self.paths = [folder / f"{name}-{shard:02d}.pickle" for shard in range(self.SHARDS)]
+        self._shards: list[dict[bytes, Any]] | None = None
+        self._used: set[bytes] = set()
+        self._changed: set[int] = set()
+
+    def _load(self) -> list[dict[bytes, Any]]:
+        if self._shards is None:
+            self._shards = [_read_pickle(path) for path in self.paths]
+        return self._shards
 
     def get(self, key: bytes):
-        value = self._load().get(key)
+        value = self._load()[key[0] % self.SHARDS].get(key)
         if value is not None:
             self._used.add(key)
         return value
 
     def put(self, key: bytes, value) -> None:
-        self._load()[key] = value
+        self._load()[key[0] % self.SHARDS][key] = value
         self._used.add(key)
-        self._changed = True
+        self._changed.add(key[0] % self.SHARDS)
 
     def save(self) -> None:
-        entries = self._load()
-        if not self._changed and len(self._used) == len(entries):
-            self._used = set()
-            return
-        kept = {key: entries[key] for key in self._used if key in entries}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as stream:
-            pickle.dump(kept, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, self.path)
-        self._entries, self._used, self._changed = kept, set(), False
+        for number, entries in enumerate(self._load()):
+            unused = [key for key in entries if key not in self._used]
+            if not unused and number not in self._changed:
+                continue
+            for key in unused:
+                del entries[key]
+            self.paths[number].parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.paths[number].with_name(f"{self.paths[number].name}.{os.getpid()}.tmp")
+            with open(temporary, "wb") as stream:
+                pickle.dump(entries, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, self.paths[number])
+        self._used, self._changed = set(), set()
+
+
+def _read_pickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as stream:
+            entries = pickle.load(stream)
+    except Exception:  # noqa: BLE001 - missing, torn or from another version: start empty
+        return {}
+    return entries if isinstance(entries, dict) else {}
 
 
 class BuildCache:
@@ -107,8 +115,8 @@ class BuildCache:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.articles = Store(folder / "articles.pickle")
-        self.bodies = Store(folder / "bodies.pickle")
+        self.articles = Store(folder, "articles")
+        self.bodies = Store(folder, "bodies")
 
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

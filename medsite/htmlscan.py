@@ -66,7 +66,8 @@ def iter_tags(html: str):
 # Possessive quantifiers let the engine pass over attribute text without backtracking.
 _ATTRIBUTED_TAG = re.compile(
     r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<![^>]*>|<\?.*?>"
-    r"|<(?P<tag>(?i:script|style)\b|[A-Za-z][A-Za-z0-9:-]*(?=\s))(?P<attrs>(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>",
+    r"|<(?:(?P<raw>(?i:script|style)\b)|(?P<tag>[A-Za-z][A-Za-z0-9:-]*(?=\s)))"
+    r"(?P<attrs>(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>",
     re.S)
 
 
@@ -81,24 +82,24 @@ def iter_start_tags(html: str, attributes: frozenset[str]):
     for match in _ATTRIBUTED_TAG.finditer(html):
         if match.start() < skip_until:
             continue
-        name, raw_attrs = match.group("tag", "attrs")
-        if name is None:
-            continue
-        name = name.lower()
-        if name in _RAW_TEXT:
+        raw, name, raw_attrs = match.group("raw", "tag", "attrs")
+        if raw is not None:
+            name = raw.lower()
             end = _RAW_TEXT[name].search(html, match.end())
             skip_until = end.start() if end else len(html)
-        if not mentions.search(raw_attrs):
+        elif name is None:
+            continue
+        if not mentions.search(raw_attrs.lower()):
             continue
         attrs = parse_attrs(raw_attrs)
         if not attributes.isdisjoint(attrs):
-            yield Tag(name, attrs, match.start(), match.end(), False, raw_attrs.rstrip().endswith("/"))
+            yield Tag(name.lower(), attrs, match.start(), match.end(), False, raw_attrs.rstrip().endswith("/"))
 
 
 @functools.lru_cache(maxsize=16)
 def _mentions(attributes: frozenset[str]) -> re.Pattern:
     names = "|".join(sorted(map(re.escape, attributes)))
-    return re.compile(rf"""(?:^|[\s"'/])(?:{names})(?=[\s=/>]|$)""", re.I)
+    return re.compile(rf"""[\s"'/](?:{names})(?:[\s=/>]|$)""")  # searched in lower-cased text
 
 
 class LineIndex:

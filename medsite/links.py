@@ -6,7 +6,8 @@ and `<loc>` in sitemap.xml, each resolved against the URL of the file it is in. 
 reported where a person can fix it: the article line it was written on, the template or config
 line that produced it, or the static file that holds it.
 
-scan the output -> resolve each link -> find the broken ones -> locate their sources -> problems
+list the output -> scan each file, resolve and look up its links -> check fragments across pages
+-> locate the sources of the broken ones -> problems
 
 Decisions: a bare `#` and `#top` are fine (browsers scroll to the top, per the HTML standard);
 a link to a folder without the trailing slash is fine when the folder has index.html (servers
@@ -19,11 +20,14 @@ import datetime as dt
 import difflib
 import html as htmllib
 import json
+import multiprocessing
 import os
 import posixpath
 import re
 import sys
+import threading
 import unicodedata
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -66,38 +70,34 @@ class FoundLink(NamedTuple):
 
 @dataclass
 class Output:
-    """What the built site holds: its files and folders, the ids of each page, every link."""
+    """What the built site holds: its files and folders (output-relative, '/'-separated)."""
 
     folder: Path
     files: set[str] = field(default_factory=set)
     folders: set[str] = field(default_factory=set)
-    ids: dict[str, set[str]] = field(default_factory=dict)  # HTML file -> ids (and <a name>s)
-    links: list[FoundLink] = field(default_factory=list)
-
-    @property
-    def pages(self) -> int:
-        return len(self.ids)
 
 
-def scan_output(folder: Path) -> Output:
-    """List every file and folder of the output; collect the ids and links of pages, CSS and sitemap."""
+def list_output(folder: Path) -> Output:
+    """Every file and folder of the built site."""
     output = Output(folder)
     root = str(folder)
     for current, dirs, names in os.walk(root):
         rel_dir = os.path.relpath(current, root).replace(os.sep, "/")
         prefix = "" if rel_dir == "." else rel_dir + "/"
         output.folders.update(prefix + d for d in dirs)
-        for name in names:
-            rel = prefix + name
-            output.files.add(rel)
-            if name.endswith((".html", ".htm")):
-                output.ids[rel], links = scan_html(_read_text(folder / rel), rel)
-                output.links += links
-            elif name.endswith(".css"):
-                output.links += scan_css(_read_text(folder / rel), rel)
-            elif rel == "sitemap.xml":
-                output.links += scan_sitemap(_read_text(folder / rel), rel)
+        output.files.update(prefix + name for name in names)
     return output
+
+
+def scan_file(folder: Path, rel: str) -> tuple[set[str] | None, list[FoundLink]]:
+    """The ids (None when not a page) and links of one output file: a page, a style sheet, the sitemap."""
+    if rel.endswith((".html", ".htm")):
+        return scan_html(_read_text(folder / rel), rel)
+    if rel.endswith(".css"):
+        return None, scan_css(_read_text(folder / rel), rel)
+    if rel == "sitemap.xml":
+        return None, scan_sitemap(_read_text(folder / rel), rel)
+    return None, []
 
 
 def _read_text(path: Path) -> str:
@@ -266,38 +266,97 @@ class TargetFinder:
         return None, f"no file at {shown}"
 
 
-def find_broken(output: Output, resolver: Resolver) -> tuple[list[Broken], dict[str, list[FoundLink]]]:
-    """Every broken internal link, and the external URLs (without fragment) with where they are."""
+@dataclass
+class Findings:
+    """What checking the links of some files found."""
+
+    ids: dict[str, set[str]] = field(default_factory=dict)  # page -> its ids (and <a name>s)
+    broken: list[Broken] = field(default_factory=list)
+    anchored: list[tuple[FoundLink, str, str]] = field(default_factory=list)  # (link, page, #fragment)
+    external: dict[str, list[FoundLink]] = field(default_factory=dict)  # URL -> where it is linked
+    links: int = 0
+
+    def add(self, other: "Findings") -> None:
+        self.ids.update(other.ids)
+        self.broken += other.broken
+        self.anchored += other.anchored
+        for url, links in other.external.items():
+            self.external.setdefault(url, []).extend(links)
+        self.links += other.links
+
+
+PARALLEL_FROM = 2000  # fewer files than this: one process (starting workers costs more)
+
+
+def find_broken(output: Output, resolver: Resolver, jobs: int | None = None) -> Findings:
+    """Every broken internal link, and the external URLs with where they are.
+
+    Each file is checked on its own (in several processes for a large site: each inherits the
+    file list by fork and returns only what needs more than that file); fragments are checked
+    once the ids of every page are known.
+    """
+    rels = sorted(output.files)
+    jobs = min(jobs or os.cpu_count() or 1, len(rels) // PARALLEL_FROM)
+    findings = Findings()
+    # fork copies only the calling thread: a process running other threads (a server) stays serial.
+    if jobs < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        findings.add(check_files(output, resolver, rels))
+    else:
+        global _share_job
+        _share_job = (output, resolver, rels)
+        size = -(-len(rels) // (jobs * 4))
+        shares = [(start, start + size) for start in range(0, len(rels), size)]
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                for found in pool.map(_check_share, shares):
+                    findings.add(found)
+        finally:
+            _share_job = None
+    for link, page, fragment in findings.anchored:
+        reason = fragment_problem(fragment, findings.ids[page],
+                                  "this page" if page == link.file else resolver.site_url(page))
+        if reason:
+            findings.broken.append(Broken(link, resolver.site_url(page) + "#" + fragment, reason))
+    return findings
+
+
+_share_job = None  # what forked workers check: set only while they run
+
+
+def _check_share(share: tuple[int, int]) -> Findings:
+    output, resolver, rels = _share_job
+    return check_files(output, resolver, rels[share[0]:share[1]])
+
+
+def check_files(output: Output, resolver: Resolver, rels: list[str]) -> Findings:
+    """Scan the given output files; resolve and look up each link, keeping only what is not plainly fine."""
     finder = TargetFinder(output)
-    broken: list[Broken] = []
-    external: dict[str, list[FoundLink]] = {}
-    for link in output.links:
-        value = link.value.strip()
-        if not value:
-            broken.append(Broken(link, "", "the address is empty"))
-            continue
-        if value == "#":
-            continue
-        target = resolver.resolve(link.file, value)
-        if target.kind == "external":
-            external.setdefault(target.path, []).append(link)
-            continue
-        if target.kind == "outside":
-            broken.append(Broken(link, target.path, f"points outside the site ({resolver.base_url}); "
-                                                    "write a relative link", WARNING))
-            continue
-        if target.kind != "site":
-            continue
-        file, reason = finder.find(target.path)
-        if file is None:
-            broken.append(Broken(link, resolver.site_url(target.path), reason))
-            continue
-        if target.fragment and file in output.ids:
-            reason = fragment_problem(target.fragment, output.ids[file],
-                                      "this page" if file == link.file else resolver.site_url(file))
-            if reason:
-                broken.append(Broken(link, resolver.site_url(target.path) + "#" + target.fragment, reason))
-    return broken, external
+    findings = Findings()
+    for rel in rels:
+        ids, links = scan_file(output.folder, rel)
+        if ids is not None:
+            findings.ids[rel] = ids
+        findings.links += len(links)
+        for link in links:
+            value = link.value.strip()
+            if not value:
+                findings.broken.append(Broken(link, "", "the address is empty"))
+                continue
+            if value == "#":
+                continue
+            target = resolver.resolve(link.file, value)
+            if target.kind == "external":
+                findings.external.setdefault(target.path, []).append(link)
+            elif target.kind == "outside":
+                findings.broken.append(Broken(link, target.path, f"points outside the site ({resolver.base_url}); "
+                                                                 "write a relative link", WARNING))
+            elif target.kind == "site":
+                file, reason = finder.find(target.path)
+                if file is None:
+                    findings.broken.append(Broken(link, resolver.site_url(target.path), reason))
+                elif target.fragment and file.endswith((".html", ".htm")):
+                    findings.anchored.append((link, file, target.fragment))
+    return findings
 
 
 def fragment_problem(fragment: str, ids: set[str], where: str) -> str | None:
@@ -520,16 +579,16 @@ def check_output(folder: Path, config: SiteConfig, result: BuildResult | None = 
                  external=None) -> LinkReport:
     """Check every link in the built site in `folder`; `external` checks links to other sites
     (a callable: {url: [FoundLink]} -> [(FoundLink, target, reason, severity)], problems)."""
-    output = scan_output(folder)
     resolver = Resolver(config.base_url)
-    broken, external_links = find_broken(output, resolver)
+    findings = find_broken(list_output(folder), resolver)
+    broken = findings.broken
     problems: list[Problem] = []
     if external is not None:
-        found, external_problems = external(external_links)
+        found, external_problems = external(findings.external)
         broken += found
         problems += external_problems
     problems += located_problems(broken, SourceLocator(config, result, folder), resolver)
-    return LinkReport(problems, output.pages, len(output.links))
+    return LinkReport(problems, len(findings.ids), findings.links)
 
 
 _KIND_WORDS = {"img": "image", "css": "url", "loc": "sitemap entry"}

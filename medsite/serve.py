@@ -95,9 +95,11 @@ class SourceWatcher(threading.Thread):
         super().__init__(name="medsite-watcher", daemon=True)
         self.roots, self.on_change, self.poll, self.quiet = roots, on_change, poll, quiet
         self.stopping = threading.Event()
+        # Taken now, before the first build, so a save made during that build is not missed.
+        self.before = snapshot(roots())
 
     def run(self) -> None:
-        before = snapshot(self.roots())
+        before = self.before
         while not self.stopping.wait(self.poll):
             settled = self._settle(snapshot(self.roots()), before)
             if settled is None or settled == before:
@@ -157,16 +159,17 @@ def locate(root: Path, request_path: str) -> Path | str | None:
     parts = [part for part in path.split("/") if part not in ("", ".")]
     if ".." in parts:
         return None
-    root = root.resolve()
-    target = root.joinpath(*parts)
-    if target.is_dir():
-        if not path.endswith("/"):
-            return "/" + "".join(part + "/" for part in parts)
-        target = target / "index.html"
-    real = target.resolve()  # a symbolic link is followed, then must still be inside `root`
-    if not real.is_relative_to(root) or not real.is_file():
+    try:  # a name too long or a loop of links is simply not there
+        root = root.resolve()
+        target = root.joinpath(*parts)
+        if target.is_dir():
+            if not path.endswith("/"):
+                return "/" + "".join(part + "/" for part in parts)
+            target = target / "index.html"
+        real = target.resolve()  # a symbolic link is followed, then must still be inside `root`
+        return real if real.is_relative_to(root) and real.is_file() else None
+    except OSError:
         return None
-    return real
 
 
 def is_page_request(request_path: str) -> bool:
@@ -232,12 +235,12 @@ class Preview:
         found = locate(root, request_path)
         if isinstance(found, str):
             return Response("302 Found", [("Location", quote(found)), ("Content-Type", "text/plain")], b"")
-        if found is not None:
-            return file_response("200 OK", found)
-        not_found = root / "404.html"
-        if not_found.is_file():
-            return file_response("404 Not Found", not_found)
-        return text_response("404 Not Found", "Not found.\n")
+        try:
+            if found is not None:
+                return file_response("200 OK", found)
+            return file_response("404 Not Found", root / "404.html")
+        except OSError:  # no 404 page, or the file went between finding and reading it
+            return text_response("404 Not Found", "Not found.\n")
 
     def wsgi(self, environ, start_response):
         response = self.respond(environ["REQUEST_METHOD"], environ["PATH_INFO"])

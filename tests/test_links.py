@@ -23,7 +23,8 @@ from medsite.build import BuildOptions, build
 from medsite.config import load_config
 from medsite.external import ExternalChecker, ExternalOptions
 from medsite.htmlscan import iter_start_tags, iter_tags
-from medsite.links import Resolver, check_output, find_broken, scan_html, scan_output
+from medsite import links
+from medsite.links import Resolver, check_output, find_broken, list_output, scan_html
 
 HTML_FILES_OF_DEFECTS_SITE = 8  # index, glossary, topic index, three articles, search, 404
 
@@ -253,7 +254,7 @@ def test_linkchecker_finds_the_same_broken_pages_and_files(make_site, serve_fold
     monkeypatch.chdir(site)
     build_and_check(site)
     config, _ = load_config(site / "config.yaml")
-    broken, _ = find_broken(scan_output(site / "_site"), Resolver(config.base_url))
+    broken = find_broken(list_output(site / "_site"), Resolver(config.base_url)).broken
     # linkchecker reports pages and files; its anchor plugin ([AnchorCheck]) reported nothing here, so
     # fragments (and empty links, which it takes for the page itself) are compared by the tests above.
     ours = {item.target for item in broken if item.target and "#" not in item.target}
@@ -457,3 +458,17 @@ def test_check_external_reports_broken_external_links_at_their_source(make_site,
     assert (f"content/index.md:9: warning: link to '{base}/moved' — redirects to {base}/ok; "
             "link there directly") in done.stderr
     assert (site / ".medsite-cache" / "external-links.json").is_file()
+
+
+def test_checking_in_several_processes_finds_exactly_what_one_process_finds(make_site, monkeypatch):
+    site = make_site(base="links-defects")
+    add_template_defects(site)
+    monkeypatch.chdir(site)
+    build_and_check(site)
+    config, _ = load_config(site / "config.yaml")
+    output, resolver = list_output(site / "_site"), Resolver(config.base_url)
+    serial = find_broken(output, resolver, jobs=1)
+    monkeypatch.setattr(links, "PARALLEL_FROM", 1)
+    parallel = find_broken(output, resolver, jobs=2)
+    assert sorted(parallel.broken, key=repr) == sorted(serial.broken, key=repr) and len(serial.broken) == 16
+    assert parallel.ids == serial.ids and parallel.links == serial.links

@@ -259,7 +259,7 @@ def test_locate_refuses_every_escape_and_finds_pages_inside(tmp_path):
     assert locate(root, "/a") == "/a/"
     assert locate(root, "/./x.css") == (root / "x.css").resolve()
     for escape in ["/../secret", "/a/../../secret", "/..\\secret", "\\..\\secret", "/link", "/%2e%2e/secret",
-                   "/a/\0", "/\xff"]:
+                   "/a/\0", "/\xff", "/" + "a" * 300]:
         assert locate(root, escape) is None, escape
 
 
@@ -314,6 +314,15 @@ def test_a_port_in_use_gives_one_clear_line_and_exit_code_1(make_site):
     assert "Traceback" not in result.stderr
     assert f"cannot serve at http://127.0.0.1:{port}/: the port is already in use" in result.stderr
     assert not (site / "_site").exists()  # it stops before building anything
+
+
+def test_a_config_that_cannot_be_read_at_start_is_reported_and_exits_with_code_1(make_site):
+    site = make_site({"config.yaml": "title: [unclosed\n"})
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(free_port())],
+                            cwd=site, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert re.search(r"^config\.yaml:\d+: error: ", result.stderr, re.M), result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_ctrl_c_stops_the_server_cleanly_with_exit_code_0(served):

@@ -1,0 +1,326 @@
+"""medsite's build times against the targets of issue 8, on generated corpora (bench/corpus.py).
+
+    python bench/run.py [--sizes 1000,10000] [--runs 3] [--work DIR] [--peers]
+
+For each size: a clean build without cache, the first build that fills the cache, a rebuild with
+nothing changed, a rebuild after one article's text was edited (its output compared byte for
+byte with a clean build of the same inputs), after one title was edited, after a template was
+edited, the same one-article edit in a warm process (a `Builder` kept between builds, as the
+preview server does), and `check` when medsite/links.py exists. Builds run as `python build.py`
+subprocesses (median of --runs); peak RSS is the largest process of a build. A second table gives
+each stage's time from an in-process run. --peers also times Pelican, MkDocs and Hugo on the same
+articles when they are installed (it installs nothing).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+PROJECT = BENCH.parent
+sys.path[:0] = [str(PROJECT), str(BENCH)]
+
+import corpus  # noqa: E402
+from medsite.build import BuildOptions, Builder, build  # noqa: E402
+from medsite.config import load_config  # noqa: E402
+
+# (scenario, articles) -> seconds
+TARGETS = {("clean build, no cache", 1000): 2.0, ("clean build, no cache", 10000): 15.0,
+           ("rebuild, nothing changed", 10000): 2.0, ("rebuild, one article edited", 10000): 0.5,
+           ("warm process, one article edited", 10000): 0.3, ("check", 10000): 5.0}
+RSS_TARGET_MB = {10000: 600}
+STAGES = ("load", "markdown", "assemble", "templates", "write", "check")
+
+
+@dataclass
+class Row:
+    articles: int
+    scenario: str
+    seconds: list[float]
+    rss_mb: float | None = None
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+@dataclass
+class Site:
+    """One generated corpus with its own copies of the templates and static files (the benchmark
+    edits a template, and must not touch the project's)."""
+
+    folder: Path
+    articles: int
+    config: Path = field(init=False)
+
+    def __post_init__(self):
+        if (self.folder / "templates").exists():
+            shutil.rmtree(self.folder / "templates")
+            shutil.rmtree(self.folder / "static")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(PROJECT / "templates", self.folder / "templates")
+        shutil.copytree(PROJECT / "static", self.folder / "static")
+        self.config = corpus.generate(self.folder, self.articles, self.folder / "templates", self.folder / "static")
+
+    def reset(self) -> None:
+        """Remove the output, its spare and the cache: the next build starts from nothing."""
+        for entry in self.folder.iterdir():
+            if entry.name.startswith((".medsite-", "_site", "_clean")):
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+    def article(self, index: int) -> Path:
+        topic, name = corpus.layout(self.articles)[index]
+        return self.folder / "content" / topic / name
+
+
+def run_medsite(site: Site, *args: str) -> tuple[float, float]:
+    """Run `python build.py ARGS --config CONFIG`; return (seconds, peak RSS in MB of its largest process)."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, str(PROJECT / "build.py"), *args, "--config", str(site.config)],
+                                   cwd=site.folder, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise SystemExit(f"medsite {' '.join(args)} failed:\n{errors.read().decode()[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def timed(site: Site, runs: int, *args: str, before=None) -> tuple[list[float], float]:
+    seconds, peak = [], 0.0
+    for run in range(runs):
+        if before is not None:
+            before(run)
+        elapsed, rss = run_medsite(site, *args)
+        seconds.append(elapsed)
+        peak = max(peak, rss)
+    return seconds, peak
+
+
+def edit_text(site: Site, run: int) -> None:
+    path = site.article(7 + run)
+    path.write_text(path.read_text(encoding="utf-8") + f"\nEdited in run {run}.\n", encoding="utf-8")
+
+
+def edit_title(site: Site, run: int) -> None:
+    path = site.article(11 + run)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('title: "', f'title: "Renamed {run} ', 1), encoding="utf-8")
+
+
+def edit_template(site: Site, run: int) -> None:
+    path = site.folder / "templates/topic.html"
+    path.write_text(path.read_text(encoding="utf-8").replace("<h1", f"<h1 data-run=\"{run}\"", 1), encoding="utf-8")
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def same_as_clean_build(site: Site) -> str:
+    """Compare the output with a clean --no-cache build of the same inputs, file for file."""
+    run_medsite(site, "build", "--no-cache", "--out", str(site.folder / "_clean"))
+    built, clean = tree(site.folder / "_site"), tree(site.folder / "_clean")
+    shutil.rmtree(site.folder / "_clean")
+    differing = sorted(set(built) ^ set(clean) | {name for name in built.keys() & clean.keys()
+                                                   if built[name] != clean[name]})
+    return "identical to a clean build" if not differing else f"DIFFERS from a clean build: {differing[:5]}"
+
+
+def in_process(site: Site, use_cache: bool = True, builder: Builder | None = None):
+    config, problems = load_config(site.config)
+    assert config is not None, problems
+    return builder.build() if builder else build(config, BuildOptions(use_cache=use_cache))
+
+
+def output_bytes(site: Site) -> int:
+    return sum(p.stat().st_size for p in (site.folder / "_site").rglob("*") if p.is_file())
+
+
+def bench_size(site: Site, runs: int, rows: list[Row], stages: dict, sizes: dict) -> None:
+    n = site.articles
+    site.reset()
+    seconds, rss = timed(site, runs, "build", "--no-cache", before=lambda run: site.reset())
+    rows.append(Row(n, "clean build, no cache", seconds, rss))
+    sizes[n] = output_bytes(site)
+    site.reset()
+    stages[(n, "clean build, no cache")] = in_process(site, use_cache=False)
+
+    site.reset()
+    seconds, rss = timed(site, 1, "build")
+    rows.append(Row(n, "first build, filling the cache", seconds, rss))
+    seconds, rss = timed(site, runs, "build")
+    rows.append(Row(n, "rebuild, nothing changed", seconds, rss))
+    stages[(n, "rebuild, nothing changed")] = in_process(site)
+
+    seconds, rss = timed(site, runs, "build", before=lambda run: edit_text(site, run))
+    rows.append(Row(n, "rebuild, one article edited", seconds, rss, same_as_clean_build(site)))
+    edit_text(site, runs)
+    stages[(n, "rebuild, one article edited")] = in_process(site)
+
+    seconds, rss = timed(site, runs, "build", before=lambda run: edit_title(site, run))
+    rows.append(Row(n, "rebuild, one title edited", seconds, rss, same_as_clean_build(site)))
+
+    seconds, rss = timed(site, runs, "build", before=lambda run: edit_template(site, run))
+    edit_template(site, runs)
+    result = in_process(site)
+    rows.append(Row(n, "rebuild, topic.html edited", seconds, rss,
+                    f"{result.stats['pages_rendered']} pages rendered, "
+                    f"{result.stats['bodies_converted']} bodies converted"))
+
+    config, _ = load_config(site.config)
+    builder = Builder(config)
+    builder.build()
+    warm = []
+    for run in range(runs):
+        edit_text(site, 20 + run)
+        started = time.perf_counter()
+        result = builder.build()
+        warm.append(time.perf_counter() - started)
+    rows.append(Row(n, "warm process, one article edited", warm, None,
+                    f"{result.stats['pages_rendered']} pages rendered; {same_as_clean_build(site)}"))
+    stages[(n, "warm process, one article edited")] = result
+
+    if (PROJECT / "medsite/links.py").exists():
+        seconds, rss = timed(site, runs, "check")
+        rows.append(Row(n, "check", seconds, rss))
+
+
+# --- Peers -------------------------------------------------------------------------------------
+
+def front_matter(text: str) -> tuple[dict[str, str], str]:
+    head, _, body = text.removeprefix("---\n").partition("\n---\n")
+    meta = {}
+    for line in head.split("\n"):
+        if line and not line.startswith(" ") and ":" in line:
+            key, _, value = line.partition(":")
+            meta[key.strip()] = value.strip().strip('"')
+    return meta, body
+
+
+def peer_sites(site: Site) -> dict[str, tuple[list[str], Path, Path]]:
+    """Each installed peer's (command, folder, the file to edit) on a copy of the corpus."""
+    peers = {}
+    root = site.folder / "peers"
+    shutil.rmtree(root, ignore_errors=True)
+    articles = [p for p in sorted((site.folder / "content").rglob("*.md")) if not p.name.startswith("_")]
+    if shutil.which("mkdocs"):
+        folder = root / "mkdocs"
+        shutil.copytree(site.folder / "content", folder / "docs", ignore=shutil.ignore_patterns("_*"))
+        (folder / "mkdocs.yml").write_text("site_name: Bench\nmarkdown_extensions: [tables, toc, admonition]\n")
+        peers["MkDocs"] = (["mkdocs", "build", "-q"], folder, folder / "docs" / articles[7].relative_to(
+            site.folder / "content"))
+    if shutil.which("pelican"):
+        folder = root / "pelican"
+        for path in articles:
+            meta, body = front_matter(path.read_text(encoding="utf-8"))
+            rel = path.relative_to(site.folder / "content")
+            target = folder / "content" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            header = (f"Title: {meta.get('title', rel.stem)}\nDate: {meta.get('last_reviewed', '2026-01-01')}\n"
+                      f"Category: {rel.parts[0] if len(rel.parts) > 1 else 'pages'}\n"
+                      f"Summary: {meta.get('summary', '')}\nSlug: {rel.as_posix()[:-3].replace('/', '-')}\n\n")
+            target.write_text(header + body, encoding="utf-8")
+        (folder / "pelicanconf.py").write_text("SITENAME = 'Bench'\nPATH = 'content'\nTIMEZONE = 'UTC'\n"
+                                              "FEED_ALL_ATOM = None\nRELATIVE_URLS = True\n")
+        peers["Pelican"] = (["pelican", "content", "-o", "output", "-s", "pelicanconf.py", "-q"], folder,
+                            folder / "content" / articles[7].relative_to(site.folder / "content"))
+    if shutil.which("hugo"):
+        folder = root / "hugo"
+        shutil.copytree(site.folder / "content", folder / "content", ignore=shutil.ignore_patterns("_*"))
+        layouts = folder / "layouts/_default"
+        layouts.mkdir(parents=True)
+        (layouts / "single.html").write_text("<!doctype html><title>{{ .Title }}</title><h1>{{ .Title }}</h1>"
+                                             "{{ .Content }}")
+        (layouts / "list.html").write_text("<!doctype html><title>{{ .Title }}</title><ul>{{ range .Pages }}"
+                                           "<li><a href=\"{{ .RelPermalink }}\">{{ .Title }}</a>{{ end }}</ul>")
+        (folder / "hugo.toml").write_text("baseURL = 'https://bench.example/'\ntitle = 'Bench'\n")
+        peers["Hugo"] = (["hugo", "--quiet"], folder, folder / "content" / articles[7].relative_to(
+            site.folder / "content"))
+    return peers
+
+
+def bench_peers(site: Site, runs: int, rows: list[Row]) -> None:
+    peers = peer_sites(site)
+    for name in ("Pelican", "MkDocs", "Hugo"):
+        if name not in peers:
+            print(f"{name}: not installed")
+            continue
+        command, folder, edited = peers[name]
+
+        def run() -> float:
+            started = time.perf_counter()
+            subprocess.run(command, cwd=folder, check=True, capture_output=True)
+            return time.perf_counter() - started
+        rows.append(Row(site.articles, f"{name}: clean build", [run() for _ in range(runs)]))
+        times = []
+        for index in range(runs):
+            edited.write_text(edited.read_text(encoding="utf-8") + f"\nEdited {index}.\n", encoding="utf-8")
+            times.append(run())
+        rows.append(Row(site.articles, f"{name}: rebuild, one article edited", times))
+
+
+# --- Report ------------------------------------------------------------------------------------
+
+def print_tables(rows: list[Row], stages: dict, sizes: dict) -> None:
+    print(f"\nmedsite benchmark on {platform.node()}: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          "(other work on the machine slows every figure)\n")
+    print(f"{'articles':>8}  {'scenario':<34} {'median s':>8}  {'runs s':<20} {'target':>8}  {'met':<4} {'RSS MB':>6}  note")
+    for row in rows:
+        target = TARGETS.get((row.scenario, row.articles))
+        met = "" if target is None else ("yes" if row.median <= target else "NO")
+        rss = "" if row.rss_mb is None else f"{row.rss_mb:.0f}"
+        rss_target = RSS_TARGET_MB.get(row.articles)
+        if rss and rss_target and row.rss_mb > rss_target:
+            rss += "!"
+        runs = " ".join(f"{s:.2f}" for s in row.seconds)
+        print(f"{row.articles:>8}  {row.scenario:<34} {row.median:>8.2f}  {runs:<20} "
+              f"{'' if target is None else f'≤ {target:g} s':>8}  {met:<4} {rss:>6}  {row.note}")
+    if len(sizes) > 1:
+        small, large = min(sizes), max(sizes)
+        print(f"\noutput size: {small} articles {sizes[small] / 1e6:.1f} MB, {large} articles "
+              f"{sizes[large] / 1e6:.1f} MB: x{sizes[large] / sizes[small]:.1f} for x{large / small:g} articles")
+    print(f"\nstages (seconds, one in-process run)\n{'articles':>8}  {'scenario':<34} "
+          + " ".join(f"{s:>9}" for s in STAGES) + "  redone")
+    for (articles, scenario), result in stages.items():
+        stats = result.stats
+        print(f"{articles:>8}  {scenario:<34} " + " ".join(f"{result.timings.get(s, 0):>9.2f}" for s in STAGES)
+              + f"  parsed {stats.get('articles_parsed', 0)}, converted {stats.get('bodies_converted', 0)}, "
+                f"rendered {stats.get('pages_rendered', 0)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="numbers of articles, comma-separated")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (the median is shown)")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "medsite-bench",
+                        help="folder for the generated sites")
+    parser.add_argument("--peers", action="store_true", help="also time Pelican, MkDocs and Hugo when installed")
+    args = parser.parse_args()
+    rows: list[Row] = []
+    stages: dict = {}
+    sizes: dict = {}
+    for articles in (int(text) for text in args.sizes.split(",")):
+        print(f"generating and building {articles} articles ...", file=sys.stderr)
+        site = Site(args.work / str(articles), articles)
+        bench_size(site, args.runs, rows, stages, sizes)
+        if args.peers:
+            bench_peers(site, args.runs, rows)
+    print_tables(rows, stages, sizes)
+
+
+if __name__ == "__main__":
+    main()
