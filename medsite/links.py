@@ -577,8 +577,8 @@ class LinkReport:
 
 def check_output(folder: Path, config: SiteConfig, result: BuildResult | None = None,
                  external=None) -> LinkReport:
-    """Check every link in the built site in `folder`; `external` checks links to other sites
-    (a callable: {url: [FoundLink]} -> [(FoundLink, target, reason, severity)], problems)."""
+    """Check every link in the built site in `folder`. `external`, when given, checks the links to
+    other sites: {url: [FoundLink where it is]} -> (broken links, other problems)."""
     resolver = Resolver(config.base_url)
     findings = find_broken(list_output(folder), resolver)
     broken = findings.broken

@@ -111,7 +111,8 @@ def lint_article(article: Article, body_html: str, config: SiteConfig, today: dt
                 *check_sourcing(article, sentences, policy),
                 *check_repeated_sentences(article, sentences),
                 *check_keyword_runs(article, lines),
-                *check_residue(article, lines, policy)]
+                *check_residue(article, lines, policy),
+                *check_unfinished(article, lines)]
     return ArticleRow(article.shown, article.meta.title, article.url, article.meta.kind, grade,
                       article.meta.last_reviewed, next_review_due(article.meta, config.review.interval_months),
                       article.meta.reviewers, len(article.meta.references), findings)
@@ -570,6 +571,19 @@ def check_residue(article: Article, lines: list[SourceLine], policy: LintPolicy)
     return [error(article.shown, line.number, f"leftover web page text {_quote(match.group())}: "
                                               "delete it (it comes from a copied page, not from the article)")
             for line in lines if not line.is_code for match in residue.finditer(line.text)]
+
+
+_TODO = re.compile(r"\bTODO\b")
+
+
+def check_unfinished(article: Article, lines: list[SourceLine]) -> list[Problem]:
+    """`new` marks what an editor must still write with TODO; none may reach patients."""
+    problems = [error(article.shown, article.line_of(key), f"{key}: unfinished: replace the TODO text")
+                for key in ("title", "summary") if _TODO.search(getattr(article.meta, key))]
+    problems += [error(article.shown, line.number, "unfinished: 'TODO' left in the page; write the text "
+                                                   "or remove the marker")
+                 for line in lines if not line.is_code and _TODO.search(line.text)]
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------

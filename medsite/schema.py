@@ -43,6 +43,15 @@ def _describe(value) -> str:
     return repr(value) if not isinstance(value, str) else f"'{value}'"
 
 
+def _same_shape(tp, value) -> bool:
+    """Whether `value` has the container shape of type `tp` (a mapping for a record, a list for a list)."""
+    if isinstance(value, dict):
+        return dataclasses.is_dataclass(tp) or get_origin(tp) is dict
+    if isinstance(value, list):
+        return get_origin(tp) is list
+    return False
+
+
 class Reader:
     """Builds dataclass instances from YAML data, collecting problems with file lines."""
 
@@ -103,15 +112,21 @@ class Reader:
             if len([o for o in options if o is not type(None)]) == 1:
                 # `X | None` given a value: X's own problems (e.g. an unknown key) say more than a mismatch.
                 return self.convert(next(o for o in options if o is not type(None)), value, where, line)
+            closest: Reader | None = None  # the option of the value's own shape explains best
             for option in options:
                 if option is type(None):
                     continue
-                probe = Reader(self.path)
+                probe = Reader(self.path, self.unknown_key_hints)
                 result, good = probe.convert(option, value, where, line)
                 if good:
                     self.problems.extend(probe.problems)
                     return result, True
-            self.fail(line, where, f"expected {_type_name(tp)}, got {_describe(value)}")
+                if _same_shape(option, value):
+                    closest = probe
+            if closest is not None:
+                self.problems.extend(closest.problems)
+            else:
+                self.fail(line, where, f"expected {_type_name(tp)}, got {_describe(value)}")
             return None, False
         if origin is Literal:
             if value in get_args(tp):

@@ -470,5 +470,5 @@ def test_checking_in_several_processes_finds_exactly_what_one_process_finds(make
     serial = find_broken(output, resolver, jobs=1)
     monkeypatch.setattr(links, "PARALLEL_FROM", 1)
     parallel = find_broken(output, resolver, jobs=2)
-    assert sorted(parallel.broken, key=repr) == sorted(serial.broken, key=repr) and len(serial.broken) == 16
+    assert sorted(parallel.broken, key=repr) == sorted(serial.broken, key=repr) and len(serial.broken) > 16
     assert parallel.ids == serial.ids and parallel.links == serial.links

@@ -559,3 +559,15 @@ def test_the_report_table_sorts_by_a_column_in_a_real_browser_without_other_requ
     assert descending == ascending[::-1] and sort_state == "descending"
     assert errors == []
     assert all(url.startswith(base) for url in requests)
+
+
+def test_todo_markers_from_the_scaffold_are_errors(tmp_path):
+    from medsite.content import SourceFile, parse_article
+    from medsite.lint import check_unfinished, source_lines
+    text = ("---\ntitle: Risks\nsummary: \"TODO: one or two plain sentences\"\nkind: risks\n"
+            "last_reviewed: 2026-11-01\n---\n## Common side effects\n\nTODO: list them.\n")
+    article, problems = parse_article(SourceFile(tmp_path / "a.md", "t/a.md", "content/t/a.md"), text)
+    assert problems == []
+    found = [f"{p.line}: {p.message}" for p in check_unfinished(article, source_lines(article))]
+    assert found == ["3: summary: unfinished: replace the TODO text",
+                     "9: unfinished: 'TODO' left in the page; write the text or remove the marker"]
