@@ -83,29 +83,37 @@ class Site:
         return self.folder / "content" / topic / name
 
 
-def run_medsite(site: Site, *args: str) -> tuple[float, float]:
-    """Run `python build.py ARGS --config CONFIG`; return (seconds, peak RSS in MB of its largest process)."""
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, str(PROJECT / "build.py"), *args, "--config", str(site.config)],
-                                   cwd=site.folder, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
-            errors.seek(0)
-            raise SystemExit(f"medsite {' '.join(args)} failed:\n{errors.read().decode()[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024
+TIME = shutil.which("time") or "/usr/bin/time"
 
 
-def timed(site: Site, runs: int, *args: str, before=None) -> tuple[list[float], float]:
-    seconds, peak = [], 0.0
+def run_medsite(site: Site, *args: str) -> tuple[float, float | None]:
+    """Run `python build.py ARGS --config CONFIG`; return (seconds, peak RSS in MB of its largest process).
+
+    The RSS comes from /usr/bin/time: the rusage of a child forked from this (large) process would
+    count this process's memory too.
+    """
+    command = [sys.executable, str(PROJECT / "build.py"), *args, "--config", str(site.config)]
+    measured = os.path.exists(TIME)
+    if measured:
+        command = [TIME, "-f", "peak-rss-kb %M", *command]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=site.folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"medsite {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    rss = [line.split()[-1] for line in done.stderr.splitlines() if line.startswith("peak-rss-kb ")]
+    return seconds, int(rss[-1]) / 1024 if measured and rss else None
+
+
+def timed(site: Site, runs: int, *args: str, before=None) -> tuple[list[float], float | None]:
+    seconds, peaks = [], []
     for run in range(runs):
         if before is not None:
             before(run)
         elapsed, rss = run_medsite(site, *args)
         seconds.append(elapsed)
-        peak = max(peak, rss)
-    return seconds, peak
+        peaks += [rss] if rss is not None else []
+    return seconds, max(peaks, default=None)
 
 
 def edit_text(site: Site, run: int) -> None:
@@ -138,10 +146,18 @@ def same_as_clean_build(site: Site) -> str:
     return "identical to a clean build" if not differing else f"DIFFERS from a clean build: {differing[:5]}"
 
 
-def in_process(site: Site, use_cache: bool = True, builder: Builder | None = None):
+@dataclass
+class Stages:
+    timings: dict[str, float]
+    stats: dict[str, int]
+
+
+def in_process(site: Site, use_cache: bool = True) -> Stages:
+    """One build in this process, for its stage timings (only those are kept: memory stays low)."""
     config, problems = load_config(site.config)
     assert config is not None, problems
-    return builder.build() if builder else build(config, BuildOptions(use_cache=use_cache))
+    result = build(config, BuildOptions(use_cache=use_cache))
+    return Stages(result.timings, result.stats)
 
 
 def output_bytes(site: Site) -> int:
@@ -162,7 +178,7 @@ def bench_size(site: Site, runs: int, rows: list[Row], stages: dict, sizes: dict
     rows.append(Row(n, "first build, filling the cache", seconds, rss))
     seconds, rss = timed(site, runs, "build")
     rows.append(Row(n, "rebuild, nothing changed", seconds, rss))
-    stages[(n, "rebuild, nothing changed")] = in_process(site)
+    stages[(n, "nothing changed, without early stop")] = in_process(site)
 
     seconds, rss = timed(site, runs, "build", before=lambda run: edit_text(site, run))
     rows.append(Row(n, "rebuild, one article edited", seconds, rss, same_as_clean_build(site)))
@@ -190,7 +206,8 @@ def bench_size(site: Site, runs: int, rows: list[Row], stages: dict, sizes: dict
         warm.append(time.perf_counter() - started)
     rows.append(Row(n, "warm process, one article edited", warm, None,
                     f"{result.stats['pages_rendered']} pages rendered; {same_as_clean_build(site)}"))
-    stages[(n, "warm process, one article edited")] = result
+    stages[(n, "warm process, one article edited")] = Stages(result.timings, result.stats)
+    del builder, result
 
     if (PROJECT / "medsite/links.py").exists():
         seconds, rss = timed(site, runs, "check")

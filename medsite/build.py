@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .cache import CACHE_FOLDER, BuildCache, PageKeys, article_key, body_key
+from .cache import CACHE_FOLDER, BuildCache, PageKeys, article_key, body_key, input_digest
 from .config import SiteConfig, display_path
 from .content import (Article, Discovery, SourceFile, discover, is_ignored_name, parse_article, read_source,
                       url_to_file)
@@ -41,6 +41,9 @@ class BuildOptions:
     write: bool = True  # False: stop after rendering (lint needs the site, not the files)
     # The pages' Content-Security-Policy; only the preview server widens it (for livereload's script).
     content_security_policy: str = CONTENT_SECURITY_POLICY
+    # Stop early, leaving `site` and `pages` empty, when the live output was built from exactly
+    # these inputs (the command line does; callers that inspect the result do not).
+    skip_when_unchanged: bool = False
 
 
 @dataclass
@@ -53,6 +56,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     # What was done again: articles_parsed, bodies_converted, pages_rendered, pages_kept.
     stats: dict[str, int] = field(default_factory=dict)
+    up_to_date: bool = False  # nothing had changed: the output was left as it was (skip_when_unchanged)
 
     @property
     def ok(self) -> bool:
@@ -112,7 +116,18 @@ class Builder:
 
         discovery, found = discover(config)
         problems += found
-        articles = load_articles(discovery, options, problems, self.cache, result.stats)
+        texts = read_sources(discovery, problems)
+        inputs = input_digest(config, [(source.rel, text) for source, text in texts],
+                              [asset.path for asset in discovery.assets],
+                              repr((options.drafts, options.content_security_policy)))
+        if options.skip_when_unchanged and self.cache is not None and not checks and options.write:
+            earlier = self.output.built_from(inputs)
+            if earlier is not None:
+                result.problems[:] = earlier
+                result.written = result.up_to_date = True
+                clock.lap("load")
+                return result
+        articles = load_articles(texts, options, problems, self.cache, result.stats)
         clock.lap("load")
         disclaimer, found = load_disclaimer(config, lambda text: renderer.render(text, "").html)
         problems += found
@@ -149,21 +164,28 @@ class Builder:
         clock.lap("check")
         if has_errors(problems):
             return result
-        self.output.swap_into_place()
+        self.output.swap_into_place(inputs, tuple(problems))
         result.written = True
         clock.lap("write")
         return result
 
 
-def load_articles(discovery: Discovery, options: BuildOptions, problems: list[Problem],
-                  cache: BuildCache | None = None, stats: dict[str, int] | None = None) -> list[Article]:
-    """Read every article; front matter is parsed again only for files whose text changed."""
-    loaded: list[tuple[SourceFile, bytes, Article | str]] = []  # an Article from the cache, or text to parse
+def read_sources(discovery: Discovery, problems: list[Problem]) -> list[tuple[SourceFile, str]]:
+    """The text of every article that can be read."""
+    texts = []
     for source in discovery.articles:
         text, found = read_source(source)
         problems += found
-        if text is None:
-            continue
+        if text is not None:
+            texts.append((source, text))
+    return texts
+
+
+def load_articles(texts: list[tuple[SourceFile, str]], options: BuildOptions, problems: list[Problem],
+                  cache: BuildCache | None = None, stats: dict[str, int] | None = None) -> list[Article]:
+    """Every article from its text; front matter is parsed again only for texts that changed."""
+    loaded: list[tuple[SourceFile, bytes, Article | str]] = []  # an Article from the cache, or text to parse
+    for source, text in texts:
         key = article_key(source.rel, text)
         article = cache.articles.get(key) if cache is not None else None
         loaded.append((source, key, article if article is not None else text))

@@ -1,15 +1,17 @@
 """The build cache in `.medsite-cache/` beside the config: what a rebuild need not do again.
 
-- Parsed articles, by a digest of the file's bytes and path.
-- Converted Markdown (`RenderedBody`), by a digest of the body, its path and first line, and the
-  code that converts it (medsite's own source, Python-Markdown's and nh3's versions).
+- Parsed articles, by a digest of the file's text and path.
+- Converted Markdown (`RenderedBody`), by a digest of the body, its path and first line. Bodies
+  hold `medsite:` placeholders for internal links, so they depend on no other page.
 - Render keys of pages (kept in the output manifest, see output.py): a digest of everything a
-  page's templates can see. A page whose key is unchanged is not rendered again.
+  page's templates can reach. A page whose key is unchanged is not rendered again.
+- The input digest of a whole build (`input_digest`): when nothing at all changed, the command
+  line stops before parsing anything.
 
-A wrong cache is worse than none, so keys err towards change: any edit to medsite's code
-invalidates everything, and a page's key covers every value its templates reach (see
-`PageKeys`). Each store is one pickle file written aside and renamed; an unreadable one is
-ignored and rebuilt.
+A wrong cache is worse than none, so keys err towards change: every key includes a digest of
+medsite's own source and of the libraries' versions, and a page's key covers every value its
+templates reach (see `PageKeys`); what cannot be hashed is rendered. Stores are pickle files
+written aside and renamed; an unreadable one is ignored and rebuilt.
 """
 from __future__ import annotations
 
@@ -127,6 +129,36 @@ class BuildCache:
         self.bodies.save()
 
 
+def input_digest(config, texts: list[tuple[str, str]], assets: list[Path], settings: str) -> bytes:
+    """A digest of everything a build reads: medsite's code, the config file, the article texts
+    (`(rel, text)`), the content assets, the disclaimer, every template and static file, the
+    folder it runs in (problems show paths relative to it) and `settings` (the build options)."""
+    hasher = hashlib.blake2b(digest_size=16)
+
+    def add(*parts: bytes | str) -> None:
+        hasher.update(digest(*parts))
+
+    add(code_version(), settings, os.getcwd(), str(config.output_path), config.config_path.read_bytes())
+    for rel, text in texts:
+        add(rel, text)
+    for path in [*assets, config.disclaimer_path]:
+        add(str(path), _read_or_empty(path))
+    for folder in (config.templates_path, config.static_path):
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                add(path, _read_or_empty(Path(path)))
+    return hasher.digest()
+
+
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b"\0unreadable"
+
+
 def article_key(rel: str, data: bytes) -> bytes:
     return digest(code_version(), rel, data)
 
@@ -201,19 +233,22 @@ class PageKeys:
         self.env = env
         self._memo: dict[int, tuple[object, bytes | None]] = {}  # id -> (object kept alive, digest)
         self._templates: dict[str, tuple[bytes, tuple] | None] = {}
-        self._environment = self.fingerprint((env.globals, env.filters, env.tests))
+        try:  # filters and globals close over settings (the base URL) that shape the output
+            self._environment: bytes | None = self.fingerprint((env.globals, env.filters, env.tests))
+        except Exception:  # noqa: BLE001 - something that cannot be hashed: render every page
+            self._environment = None
 
     def key(self, template: str, context: dict) -> bytes | None:
         """The page's render key, or None when it cannot be known (then it is always rendered)."""
         analysed = self._analyse(template)
-        if analysed is None:
+        if analysed is None or self._environment is None:
             return None
         sources, paths = analysed
-        values = tuple(self._lookup(context, path) for path in paths)
         try:
+            values = tuple(self._lookup(context, path) for path in paths)
             # The paths come from the sources, so their digest stands for them.
             return digest(code_version(), self._environment, sources, self._dumps(values))
-        except (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError):
+        except Exception:  # noqa: BLE001 - a value that cannot be hashed: render the page
             return None
 
     def fingerprint(self, value) -> bytes:

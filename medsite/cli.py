@@ -112,11 +112,16 @@ def run_build(args) -> int:
     if config is None:
         return EXIT_PROBLEMS
     started = time.perf_counter()
-    result = build(config, BuildOptions(drafts=args.drafts, jobs=args.jobs, use_cache=not args.no_cache))
+    result = build(config, BuildOptions(drafts=args.drafts, jobs=args.jobs, use_cache=not args.no_cache,
+                                        skip_when_unchanged=True))
     report(result.problems)
     if not result.written:
         print("Build failed; the previous site was left as it was.", file=sys.stderr)
         return EXIT_PROBLEMS
+    if result.up_to_date:
+        print(f"Nothing changed since the last build: {display_path(config.output_path)}/ is up to date "
+              f"({time.perf_counter() - started:.2f} s)")
+        return EXIT_OK
     print(f"Built {len(result.pages)} pages into {display_path(config.output_path)}/ "
           f"in {time.perf_counter() - started:.2f} s")
     return EXIT_OK

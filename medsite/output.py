@@ -56,6 +56,8 @@ def digest_of(data: bytes) -> bytes:
 class _Manifest:
     folder_inode: int
     records: dict[str, FileRecord] = field(default_factory=dict)
+    inputs: bytes = b""  # digest of everything the build that wrote the folder read (cache.input_digest)
+    problems: tuple[Problem, ...] = ()  # the warnings that build reported
 
 
 class OutputFolder:
@@ -80,8 +82,18 @@ class OutputFolder:
         self._manifests = {path: manifest for path in self._manifest_paths
                            if (manifest := _read(path)) is not None}
         manifest = self._manifest_of(self.out)
-        if manifest is None:
-            return {}
+        return {} if manifest is None else self._verified(manifest)
+
+    def built_from(self, inputs: bytes) -> tuple[Problem, ...] | None:
+        """The warnings of the build that wrote the live folder, if it read exactly `inputs` and no
+        file of it has changed since; else None."""
+        self.live_records()
+        manifest = self._manifest_of(self.out)
+        if manifest is None or manifest.inputs != inputs or len(self._verified(manifest)) != len(manifest.records):
+            return None
+        return manifest.problems
+
+    def _verified(self, manifest: _Manifest) -> dict[str, FileRecord]:
         verified = {}
         out = os.fspath(self.out) + "/"
         for rel, record in manifest.records.items():
@@ -156,14 +168,16 @@ class OutputFolder:
             names.update((base / name).as_posix() for name in files)
         return names
 
-    def swap_into_place(self) -> None:
-        """Make the staged spare the live folder; the previous live folder becomes the spare."""
+    def swap_into_place(self, inputs: bytes = b"", problems: tuple[Problem, ...] = ()) -> None:
+        """Make the staged spare the live folder; the previous live folder becomes the spare.
+
+        `inputs` and `problems` describe the build, for `built_from`."""
         try:
             previous = self._manifest_of(self.out)
             staged_inode, live_inode = _inode(self.spare), _inode(self.out)
             # Both manifests name their folders by inode, so they are right whether or not the
             # exchange below happens: write them first.
-            _write(self._manifest_paths[0], _Manifest(staged_inode, self._staged))
+            _write(self._manifest_paths[0], _Manifest(staged_inode, self._staged, inputs, problems))
             if previous is not None and live_inode is not None:
                 _write(self._manifest_paths[1], _Manifest(live_inode, previous.records))
             else:

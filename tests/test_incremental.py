@@ -160,3 +160,43 @@ def test_a_file_changed_by_hand_in_the_output_is_written_again(make_site):
     page.write_text("tampered", encoding="utf-8")
     build_site(site)
     assert_same_as_clean_build(site)
+
+
+def test_the_command_leaves_an_unchanged_site_alone_and_repeats_its_warnings(make_site):
+    site = make_site({"content/topic-b/only.md": """
+        ---
+        title: Only article
+        summary: A topic without a title in the config.
+        kind: page
+        last_reviewed: 2026-11-01
+        ---
+        Text.
+        """})
+    first = run_cli("build", cwd=site)
+    assert first.returncode == 0, first.stderr
+    assert "topic 'topic-b' has no title" in first.stderr
+    before = {p: os.stat(p).st_mtime_ns for p in (site / "_site").rglob("*") if p.is_file()}
+    second = run_cli("build", cwd=site)
+    assert second.returncode == 0 and "Nothing changed since the last build" in second.stdout
+    assert "topic 'topic-b' has no title" in second.stderr
+    assert {p: os.stat(p).st_mtime_ns for p in (site / "_site").rglob("*") if p.is_file()} == before
+    change_static_file(site)
+    third = run_cli("build", cwd=site)
+    assert third.returncode == 0 and "Built" in third.stdout
+    assert ".edited" in (site / "_site/css/site.css").read_text(encoding="utf-8")
+
+
+def test_a_page_key_covers_exactly_the_values_its_template_reaches():
+    import jinja2
+    from jinja2 import meta
+
+    from medsite.cache import _access_paths
+    source = ("{% if page.topic %}{{ page.topic.title }}{% endif %}{% for a in page.listed %}{{ a.x }}{% endfor %}"
+              "{{ rows[i].name }}{% set n = site['nav'] %}{{ n.title }}{{ 'y' if page.next and page.url else '' }}")
+    tree = jinja2.Environment().parse(source)
+    paths = _access_paths(tree, meta.find_undeclared_variables(tree))
+    attr = lambda *names: tuple(("attr", name) for name in names)  # noqa: E731
+    assert paths == {("page", attr("topic"), True), ("page", attr("topic", "title"), False),
+                     ("page", attr("listed"), False), ("rows", (), False), ("i", (), False),
+                     ("site", (("item", "nav"),), False), ("page", attr("next"), True),
+                     ("page", attr("url"), True)}

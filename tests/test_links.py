@@ -225,6 +225,10 @@ class _NoListing(http.server.SimpleHTTPRequestHandler):
     def list_directory(self, path):
         self.send_error(404, "No index.html in this folder")
 
+    def end_headers(self):
+        self.send_header("LinkChecker", "welcome")  # lets linkchecker go beyond ~3 requests a second
+        super().end_headers()
+
     def log_message(self, *args):
         pass
 
@@ -261,7 +265,8 @@ def test_linkchecker_finds_the_same_broken_pages_and_files(make_site, serve_fold
     assert len(ours) == 11  # the missing pages and files seeded in the fixture and templates
     root = serve_folder(site / "_site")
     settings = tmp_path / "linkcheckerrc"
-    settings.write_text("[filtering]\nignore=^mailto:\n[AnchorCheck]\n[output]\nstatus=0\n", encoding="utf-8")
+    settings.write_text("[checking]\nmaxrequestspersecond=100\n[filtering]\nignore=^mailto:\n"
+                        "[AnchorCheck]\n[output]\nstatus=0\n", encoding="utf-8")
     done = subprocess.run(["linkchecker", "-f", str(settings), "-o", "csv", "--no-warnings", root],
                           capture_output=True, text=True, timeout=300)
     rows = csv.DictReader(io.StringIO("\n".join(line for line in done.stdout.splitlines()
@@ -346,6 +351,7 @@ class _Web(http.server.BaseHTTPRequestHandler):
     /no-head refuses HEAD (405) but answers GET."""
 
     requests: list[tuple[str, str]]
+    in_flight = [0, 0]  # now, most at once
 
     def do_HEAD(self):
         self.answer(body=False)
@@ -356,8 +362,10 @@ class _Web(http.server.BaseHTTPRequestHandler):
     def answer(self, body: bool):
         self.requests.append((self.command, self.path))
         path = self.path.split("?")[0]
-        if path == "/slow":
-            time.sleep(1.0)
+        self.in_flight[0] += 1
+        self.in_flight[1] = max(self.in_flight)
+        time.sleep(1.0 if path == "/slow" else 0.02)
+        self.in_flight[0] -= 1
         status, headers = {"/ok": (200, {}), "/moved": (301, {"Location": "/ok"}), "/gone": (404, {}),
                            "/removed": (410, {}), "/busy": (429, {"Retry-After": "0"}), "/slow": (200, {}),
                            "/no-head": (405 if self.command == "HEAD" else 200, {})}.get(path, (404, {}))
@@ -375,10 +383,10 @@ class _Web(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def web():
     requests: list[tuple[str, str]] = []
-    handler = type("Web", (_Web,), {"requests": requests})
+    handler = type("Web", (_Web,), {"requests": requests, "in_flight": [0, 0]})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.requests = requests
+    server.requests, server.in_flight = requests, handler.in_flight
     yield server
     server.shutdown()
     server.server_close()
@@ -423,6 +431,13 @@ def test_external_results_are_cached_so_a_second_run_asks_nobody(web, tmp_path):
     expired = external_checker(tmp_path, ExternalOptions(**{**FAST.__dict__, "cache_days": 0}))
     expired.check_urls(urls[:1])
     assert web.requests[-1] == ("HEAD", "/ok")
+
+
+def test_one_host_gets_one_request_at_a_time(web, tmp_path):
+    urls = [f"http://127.0.0.1:{web.server_port}/ok?page={n}" for n in range(6)]
+    outcomes, _ = external_checker(tmp_path).check_urls(urls)
+    assert [o.severity for o in outcomes.values()] == [None] * 6
+    assert web.in_flight[1] == 1
 
 
 def test_without_a_network_one_warning_replaces_every_failure(tmp_path):
