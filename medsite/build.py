@@ -108,6 +108,19 @@ class Builder:
         finally:
             self.output.release()
 
+    def _up_to_date(self, inputs: bytes, checks: tuple[StagedCheck, ...], result: BuildResult) -> bool:
+        """With skip_when_unchanged: whether the live output was built from exactly `inputs` (then
+        `result` says so and repeats that build's warnings)."""
+        options = self.options
+        if not options.skip_when_unchanged or self.cache is None or checks or not options.write:
+            return False
+        earlier = self.output.built_from(inputs)
+        if earlier is None:
+            return False
+        result.problems[:] = earlier
+        result.written = result.up_to_date = True
+        return True
+
     def _build(self, checks: tuple[StagedCheck, ...]) -> BuildResult:
         config, options, renderer = self.config, self.options, self.renderer
         result = BuildResult(config, [])
@@ -120,13 +133,8 @@ class Builder:
         inputs = input_digest(config, [(source.rel, text) for source, text in texts],
                               [asset.path for asset in discovery.assets],
                               repr((options.drafts, options.content_security_policy)))
-        if options.skip_when_unchanged and self.cache is not None and not checks and options.write:
-            earlier = self.output.built_from(inputs)
-            if earlier is not None:
-                result.problems[:] = earlier
-                result.written = result.up_to_date = True
-                clock.lap("load")
-                return result
+        if self._up_to_date(inputs, checks, result):
+            return result
         articles = load_articles(texts, options, problems, self.cache, result.stats)
         clock.lap("load")
         disclaimer, found = load_disclaimer(config, lambda text: renderer.render(text, "").html)
@@ -144,7 +152,7 @@ class Builder:
             return result
         env = make_environment(config)
         live = self.output.live_records()
-        reuse = page_reuse(PageKeys(env), live, self.output.out) if self.cache is not None else None
+        reuse = page_reuse(PageKeys(env), live, f"{self.output.out}/") if self.cache is not None else None
         pages, found = render_site(site, env, disclaimer, options, reuse)
         problems += found
         result.pages = pages
@@ -198,7 +206,7 @@ def load_articles(texts: list[tuple[SourceFile, str]], options: BuildOptions, pr
             article, found = next(parsed)
             problems += found
             if article is not None and cache is not None:
-                cache.articles.put(key, article)
+                cache.articles.put(key, replace(article, source=None))  # set again below: cheaper to load
         if article is not None and (options.drafts or not article.meta.draft):
             # The same file, perhaps shown from elsewhere; text_hash lets cache.PageKeys hash it quickly.
             articles.append(replace(article, source=source, text_hash=key.hex()))
@@ -301,14 +309,15 @@ def _render_share(job, share: tuple[int, int]) -> tuple[list[RenderedPage], list
     return pages, problems
 
 
-def page_reuse(keys: PageKeys, live: dict[str, FileRecord], out: Path) -> PageReuse:
-    """Keep a page when its render key equals the one its live output file was rendered with."""
-    def reuse(page, context: dict) -> tuple[bytes | None, Path | None]:
+def page_reuse(keys: PageKeys, live: dict[str, FileRecord], out: str) -> PageReuse:
+    """Keep a page when its render key equals the one its live output file (under `out/`) was
+    rendered with."""
+    def reuse(page, context: dict) -> tuple[bytes | None, str | None]:
         key = keys.key(page.template, context)
         file = url_to_file(page.url)
         record = live.get(file)
         if key is not None and record is not None and record.key == key:
-            return key, out / file
+            return key, out + file
         return key, None
     return reuse
 

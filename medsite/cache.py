@@ -16,6 +16,7 @@ written aside and renamed; an unreadable one is ignored and rebuilt.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import os
@@ -170,17 +171,20 @@ def body_key(rel: str, body_line: int, body: str) -> bytes:
 # --- Render keys of pages ----------------------------------------------------------------------
 
 _UNDEFINED = "\0undefined"
-_DATACLASS, _FUNCTION, _UNDEFINED_KIND, _OTHER = range(4)
-_KINDS: dict[type, int] = {types.FunctionType: _FUNCTION}
+_DATACLASS, _FUNCTION, _TEXT, _DATE, _UNDEFINED_KIND, _OTHER = range(6)
+_KINDS: dict[type, int] = {types.FunctionType: _FUNCTION, dt.date: _DATE}
+_FIELDS: dict[type, tuple[str, ...]] = {}
 _INLINE_FIELDS = 4  # a dataclass this small (a Link) is hashed in place; a larger one once per build
 
 
 def _kind(cls: type) -> int:
     kind = _KINDS.get(cls)
     if kind is None:
-        kind = (_DATACLASS if dataclasses.is_dataclass(cls) else _UNDEFINED_KIND
-                if issubclass(cls, jinja2.Undefined) else _OTHER)
+        kind = (_DATACLASS if dataclasses.is_dataclass(cls) else _TEXT if issubclass(cls, str)
+                else _UNDEFINED_KIND if issubclass(cls, jinja2.Undefined) else _OTHER)
         _KINDS[cls] = kind
+        if kind == _DATACLASS:
+            _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
     return kind
 
 
@@ -200,13 +204,18 @@ class _Pickler(pickle.Pickler):
         self.keys = keys
 
     def reducer_override(self, obj):
-        kind = _kind(type(obj))
+        cls = type(obj)
+        kind = _kind(cls)
+        if kind == _TEXT:  # Markup
+            return _hashed, (cls.__qualname__, str.__str__(obj))
+        if kind == _DATE:
+            return _hashed, ("date", obj.toordinal())
         if kind == _DATACLASS:
-            if isinstance(obj, Article) and obj.text_hash:  # all of it comes from its file's text
+            if cls is Article and obj.text_hash:  # all of it comes from its file's text
                 return _hashed, ("article", self.keys.object_digest(obj, lambda: (obj.text_hash, obj.source)))
-            fields = dataclasses.fields(obj)
-            values = (type(obj).__qualname__, *(getattr(obj, f.name) for f in fields))
-            if len(fields) <= _INLINE_FIELDS:
+            names = _FIELDS[cls]
+            values = (cls.__qualname__, *(getattr(obj, name) for name in names))
+            if len(names) <= _INLINE_FIELDS:
                 return _hashed, values
             return _hashed, ("object", self.keys.object_digest(obj, lambda: values))
         if kind == _FUNCTION and obj is not _hashed:

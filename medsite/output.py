@@ -14,6 +14,7 @@ either right or ignored; a file whose stat no longer matches its entry counts as
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -146,14 +147,18 @@ class OutputFolder:
                 _share(live_prefix + item.rel, target, record.inode)
             self._staged[item.rel] = record._replace(key=item.key)
             return
-        temporary = target + _TEMPORARY
         try:
-            _write_bytes(temporary, data)
+            st = _write_new(target, data)
         except (FileNotFoundError, NotADirectoryError):
             _make_parent(self.spare, item.rel)
-            _write_bytes(temporary, data)
-        _replace(temporary, target)  # never write into a file: it may be a link to a live one
-        st = os.stat(target)
+            st = _write_new(target, data)
+        except FileExistsError:  # never write into a file: it may be a link to a live one
+            temporary = target + _TEMPORARY
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)  # left by a killed build
+            _write_new(temporary, data)
+            _replace(temporary, target)
+            st = os.stat(target)
         self._staged[item.rel] = FileRecord(digest, st.st_size, st.st_mtime_ns, st.st_ino, item.key)
 
     def _spare_names(self) -> set[str]:
@@ -206,28 +211,44 @@ class OutputFolder:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX)
 
 
-def _write_bytes(path: str, data: bytes) -> None:
-    with open(path, "wb") as stream:
-        stream.write(data)
+def _write_new(path: str, data: bytes) -> os.stat_result:
+    """Write a file that must not exist yet (FileExistsError otherwise); return its stat."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view):]
+        return os.fstat(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _share(live: str, target: str, inode: int) -> None:
-    """Make `target` the same file as `live` (a hard link; a copy keeping the mtime where links fail)."""
+    """Make `target` the same file as `live` (a hard link; a copy keeping the mtime where links fail).
+
+    Raises FileNotFoundError or NotADirectoryError when `target`'s folder is missing."""
     try:
         if os.lstat(target).st_ino == inode:
             return
     except (FileNotFoundError, NotADirectoryError):
-        pass
+        _link_or_copy(live, target)
+        return
     temporary = target + _TEMPORARY
     try:
-        os.link(live, temporary)
-    except (FileNotFoundError, NotADirectoryError):
-        raise  # the folder is missing: the caller makes it
+        _link_or_copy(live, temporary)
+    except FileExistsError:  # left by a killed build
+        os.unlink(temporary)
+        _link_or_copy(live, temporary)
+    _replace(temporary, target)
+
+
+def _link_or_copy(live: str, path: str) -> None:
+    try:
+        os.link(live, path)
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
             raise
-        shutil.copy2(live, temporary)
-    _replace(temporary, target)
+        shutil.copy2(live, path)
 
 
 def _replace(temporary: str, target: str) -> None:
@@ -239,6 +260,11 @@ def _replace(temporary: str, target: str) -> None:
 
 def _make_parent(root: Path, rel: str) -> None:
     """Create the folders of `rel`, replacing a file of an older build that stands where one goes."""
+    try:
+        os.makedirs(os.path.join(root, os.path.dirname(rel)), exist_ok=True)
+        return
+    except (FileExistsError, NotADirectoryError):
+        pass
     parent = root
     for part in rel.split("/")[:-1]:
         parent = parent / part

@@ -26,7 +26,7 @@ class RenderedPage:
     source_shown: str  # the content file, for problems
     template_chain: tuple[str, ...] = ()  # the template and those it extends, as shown paths
     key: bytes | None = None  # the render key (cache.PageKeys); None when unknown
-    kept_file: Path | None = None  # where an unchanged page's bytes are: the live output
+    kept_file: str | None = None  # where an unchanged page's bytes are: the live output
 
     @property
     def file(self) -> str:
@@ -34,12 +34,15 @@ class RenderedPage:
 
     @property
     def html(self) -> str:
-        return self.fresh_html if self.fresh_html is not None else self.kept_file.read_text(encoding="utf-8")
+        if self.fresh_html is not None:
+            return self.fresh_html
+        with open(self.kept_file, encoding="utf-8") as stream:
+            return stream.read()
 
 
 # Decides, from a page and its template context, whether the page must be rendered:
 # (page, context) -> (render key or None, the live output's file when it is already current or None).
-PageReuse = Callable[[Page, dict], tuple[bytes | None, Path | None]]
+PageReuse = Callable[[Page, dict], tuple[bytes | None, str | None]]
 
 
 # The site runs no inline script and loads nothing from other hosts. The preview server widens
