@@ -96,6 +96,8 @@ class SiteConfig:
                           default="_disclaimer.md")
     feedback_url: str = doc("Where readers send feedback (a URL or mailto:).", default="")
     nav: list[NavItem] = doc("The main navigation, in order.", default_factory=list)
+    footer_links: list[NavItem] = doc("Links in every page's footer, such as the full disclaimer and how "
+                                      "the site is made.", default_factory=list)
     topics: dict[str, Topic] = doc("Series titles, summaries and notices, by topic folder name.",
                                    default_factory=dict)
     review: ReviewPolicy = doc("The clinical review policy.", default_factory=ReviewPolicy)

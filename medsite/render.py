@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
@@ -15,7 +16,7 @@ from .disclaimer import Disclaimer
 from .markdown import relative_url
 from .problems import Problem, error
 from .seo import print_url_filter, search_entries, structured_data
-from .site import Page, Site
+from .site import NOT_FOUND_URL, Page, Site
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer,
     shared = {"site": site.config, "topics": site.topics, "disclaimer": disclaimer.html,
               "content_security_policy": content_security_policy, "search_entries": search_entries(site)}
     shown: dict[str, tuple[str, tuple[str, ...]]] = {}  # template -> (shown path, chain), found once
+    base_path = urlsplit(site.config.base_url).path.rstrip("/") + "/"
     for page in site.pages if pages is None else pages:
         if page.template in failed_templates:
             continue
@@ -87,7 +89,7 @@ def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer,
         template_shown, chain = shown[page.template]
         try:
             template = env.get_template(page.template)
-            context = dict(shared, page=page, nav=site.nav, url=_url_function(page.url),
+            context = dict(shared, page=page, nav=site.nav, footer_links=site.footer_links, url=_url_function(page.url, base_path),
                            absolute_url=_absolute_function(site.config),
                            structured_data=structured_data(page, site))
             key, kept_file = reuse(page, context) if reuse else (None, None)
@@ -121,7 +123,14 @@ def _template_chain(env: jinja2.Environment, config: SiteConfig, name: str) -> t
     return tuple(_template_shown(config, n) for n in chain)
 
 
-def _url_function(page_url: str):
+def _url_function(page_url: str, base_path: str):
+    if page_url == NOT_FOUND_URL:
+        # Servers show the 404 page at whatever path was missing, so relative links would break:
+        # it links from the site's root path instead.
+        def url(target: str) -> str:
+            return base_path + target.lstrip("/") if target.startswith("/") else target
+        return url
+
     def url(target: str) -> str:
         """A link from this page to a site path (`/css/site.css`) that works under any base path."""
         return relative_url(page_url, target)

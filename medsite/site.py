@@ -12,6 +12,7 @@ from .content import Article, article_url, next_review_due, url_segment
 from .markdown import RenderedBody, resolve_placeholders
 from .problems import Problem, error, warning
 
+NOT_FOUND_URL = "/404.html"  # servers show it for any missing path
 SERIES_WINDOW = 9  # an article lists at most this many neighbours, so output grows linearly
 TOPIC_PAGE_SIZE = 50  # a topic's index lists this many articles a page: /topic/, /topic/page/2/, ...
 
@@ -70,6 +71,7 @@ class Site:
     topics: list[Topic]
     nav: list[Link]
     assets: dict[str, str]  # content-relative path -> output-relative path
+    footer_links: list[Link] = field(default_factory=list)
 
     def page(self, url: str) -> Page | None:
         return self._pages_by_url.get(url)
@@ -105,7 +107,7 @@ def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str,
                           article.shown, article=article, body=bodies[article.rel], topic=topic,
                           breadcrumbs=crumbs,
                           next_review=next_review_due(article.meta, config.review.interval_months)))
-    pages.append(Page("/404.html", "404.html", "Page not found", "", "templates/404.html",
+    pages.append(Page(NOT_FOUND_URL, "404.html", "Page not found", "", "templates/404.html",
                       breadcrumbs=[home]))
     pages.append(Page("/search/", "search.html", "Search", f"Search the pages of {config.title}.",
                       "templates/search.html", breadcrumbs=[home]))
@@ -119,10 +121,10 @@ def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str,
         problems += _check_links(page, url_of, content_shown)
         problems += [warning(page.source_shown, removal.line, removal.message) for removal in page.body.removed]
         page.body_html = Markup(resolve_placeholders(page.body.html, page.url, url_of))
-    nav, nav_problems = _navigation(config, url_of)
-    problems += nav_problems
+    nav = _links(config, "nav", url_of, problems)
+    footer_links = _links(config, "footer_links", url_of, problems)
     pages.sort(key=lambda p: p.url)
-    return Site(config, pages, list(topics.values()), nav, {rel: rel for rel in asset_rels}), problems
+    return Site(config, pages, list(topics.values()), nav, {rel: rel for rel in asset_rels}, footer_links), problems
 
 
 def _topics(config: SiteConfig, articles: list[Article], render_notice, problems) -> dict[str, Topic]:
@@ -236,20 +238,21 @@ def _check_links(page: Page, url_of, content_shown: str) -> list[Problem]:
     return problems
 
 
-def _navigation(config: SiteConfig, url_of) -> tuple[list[Link], list[Problem]]:
-    nav, problems = [], []
-    for index, item in enumerate(config.nav):
+def _links(config: SiteConfig, key: str, url_of, problems: list[Problem]) -> list[Link]:
+    """The config's `nav` or `footer_links`, each target an article file or a site path."""
+    links = []
+    for index, item in enumerate(getattr(config, key)):
         target = item.link
-        if target.startswith(("http://", "https://", "/")):
-            nav.append(Link(item.title, target))
+        if target.startswith(("http://", "https://", "mailto:", "/")):
+            links.append(Link(item.title, target))
             continue
         url = url_of(target) if target.endswith(".md") else None
         if url is None:
             problems.append(error(display_path(config.config_path), item.line,
-                                  f"nav[{index}].link: no article at {config.content_dir}/{target}"))
+                                  f"{key}[{index}].link: no article at {config.content_dir}/{target}"))
             continue
-        nav.append(Link(item.title, url))
-    return nav, problems
+        links.append(Link(item.title, url))
+    return links
 
 
 __all__ = ["Site", "Page", "Topic", "Link", "assemble_site", "article_url"]

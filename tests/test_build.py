@@ -260,3 +260,31 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
     result = run_cli("build", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("config.yaml: error: config file not found")
+
+
+def test_404_page_links_from_the_site_root_so_it_works_at_any_missing_path(make_site):
+    site = make_site()
+    config = site / "config.yaml"
+    config.write_text(config.read_text().replace("https://test.example/", "https://test.example/health/"))
+    build_ok(site)
+    html = (site / "_site/404.html").read_text()
+    assert 'href="/health/css/site.css"' in html
+    assert ('href="/health/"', "Go to the home page") in [(f'href="{h}"', t.strip()) for h, t in Html(html).links]
+
+
+def test_footer_links_come_from_the_config_and_are_checked(make_site):
+    site = make_site()
+    config = site / "config.yaml"
+    missing_line = len(config.read_text().splitlines()) + 4
+    config.write_text(config.read_text() + "footer_links:\n  - title: Words we use\n    link: glossary.md\n"
+                      "  - title: Missing\n    link: nowhere.md\nfeedback_url: mailto:editors@test.example\n")
+    result = run_cli("build", cwd=site)
+    assert result.returncode == 1
+    assert (f"config.yaml:{missing_line}: error: footer_links[1].link: no article at content/nowhere.md"
+            in result.stderr)
+    config.write_text(config.read_text().replace("  - title: Missing\n    link: nowhere.md\n", ""))
+    build_ok(site)
+    footer = (site / "_site/topic-a/first/index.html").read_text().split("<footer", 1)[1]
+    links = {text: href for href, text in Html("<footer" + footer).links}
+    assert links["Words we use"] == "../../glossary/"
+    assert links["Send feedback"] == "mailto:editors@test.example"
