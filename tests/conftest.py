@@ -60,3 +60,17 @@ def pytest_terminal_summary(terminalreporter):
         for name, value in getattr(report, "user_properties", []):
             if name == "summary" and report.when == "call":
                 terminalreporter.write_line(str(value))
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, started once per test process: Playwright's sync API allows only one
+    running instance per thread, so every browser test shares this one (each opens its own page)."""
+    from browser_support import CHROMIUM_PATH, launch_chromium
+    if not Path(CHROMIUM_PATH).exists():
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM_PATH}")
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    with playwright_sync.sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser_support import launch_chromium, page_urls, served_real_site
+from browser_support import page_urls, served_real_site
 from conftest import ROOT
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -30,14 +30,6 @@ def site(tmp_path_factory):
     """(folder, base URL): the real site, built for and served at a local address."""
     with served_real_site(tmp_path_factory.mktemp("browser")) as served:
         yield served
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    with playwright_sync.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 def open_page(chromium, width: int = 1280, scheme: str = "light", **options):

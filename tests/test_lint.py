@@ -20,7 +20,7 @@ from conftest import ROOT, run_cli
 from medsite.build import BuildOptions, build
 from medsite.config import load_config
 from medsite.htmlscan import iter_tags, visible_text
-from medsite.lint import LintReport, lint_site, reading_grade
+from medsite.lint import LintReport, lint_cache, lint_site, reading_grade
 from medsite.markdown import MarkdownRenderer
 from medsite.problems import has_errors, sort_problems
 from medsite.report import write_report
@@ -91,6 +91,40 @@ def test_a_complete_reviewed_plain_site_has_no_findings(clean_site):
         "content/index.md", "content/topic-a/faq.md", "content/topic-a/indications.md",
         "content/topic-a/mechanism.md", "content/topic-a/risks.md"]
     assert all(row.status == "ok" and row.grade is not None and row.grade < 8 for row in report.articles)
+
+
+# --- the cache of findings ------------------------------------------------------------------------
+
+def lint_twice(site: Path, today: dt.date = TODAY) -> tuple[dict, dict]:
+    """(a fresh lint, a lint through the cache in .medsite-cache/) of the site as it is now."""
+    config, _ = load_config(site / "config.yaml")
+    result = build(config, BuildOptions(write=False))
+    return (lint_site(config, result.site, today).as_dict(),
+            lint_site(config, result.site, today, lint_cache(config)).as_dict())
+
+
+def test_findings_from_the_cache_equal_those_of_a_fresh_lint(clean_site):
+    with_risks(clean_site, "## About\n\n" + HARD_PROSE + "\n\nTake 25 mg. TODO\n")
+    fresh, filling = lint_twice(clean_site)
+    assert list((clean_site / ".medsite-cache").glob("lint-*.pickle"))
+    _, cached = lint_twice(clean_site)
+    assert len(fresh["problems"]) == 3
+    assert fresh == filling == cached
+
+
+def test_cached_findings_follow_the_policy_the_date_and_the_text(clean_site):
+    with_risks(clean_site, FAIRLY_HARD_PROSE + "\n")
+    fresh, cached = lint_twice(clean_site)
+    assert fresh == cached and [p["severity"] for p in fresh["problems"]] == ["warning"]
+    config = clean_site / "config.yaml"
+    config.write_text(config.read_text() + "lint:\n  reading_grade_warning: 9\n", encoding="utf-8")
+    fresh, cached = lint_twice(clean_site)
+    assert fresh == cached and fresh["problems"] == []
+    fresh, cached = lint_twice(clean_site, TODAY + dt.timedelta(days=400))
+    assert fresh == cached and any("review overdue" in p["message"] for p in fresh["problems"])
+    with_risks(clean_site, FAIRLY_HARD_PROSE + "\n\nLeave a Reply\n")
+    fresh, cached = lint_twice(clean_site)
+    assert fresh == cached and any("Leave a Reply" in p["message"] for p in fresh["problems"])
 
 
 # --- readability --------------------------------------------------------------------------------
@@ -529,17 +563,15 @@ def test_lint_runs_with_no_network(clean_site, tmp_path):
     assert "content/topic-a/risks.md" in result.stdout
 
 
-def test_the_report_table_sorts_by_a_column_in_a_real_browser_without_other_requests(clean_site):
-    playwright_sync = pytest.importorskip("playwright.sync_api")
-    from browser_support import launch_chromium, serve_folder
+def test_the_report_table_sorts_by_a_column_in_a_real_browser_without_other_requests(clean_site, chromium):
+    from browser_support import serve_folder
     with_risks(clean_site, FAIRLY_HARD_PROSE + "\n")
     config, _ = load_config(clean_site / "config.yaml")
     report = lint(clean_site)
     folder = write_report(report, config).parent
     grades = sorted(row.grade for row in report.articles)
-    with serve_folder(folder) as base, playwright_sync.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page()
+    with serve_folder(folder) as base:
+        page = chromium.new_page()
         requests, errors = [], []
         page.on("request", lambda request: requests.append(request.url))
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -554,7 +586,7 @@ def test_the_report_table_sorts_by_a_column_in_a_real_browser_without_other_requ
         page.get_by_role("button", name="Reading grade").click()
         descending = column(2)
         sort_state = page.get_attribute("th:has(button:text('Reading grade'))", "aria-sort")
-        browser.close()
+        page.context.close()
     assert ascending == [f"{grade:.1f}" for grade in grades]
     assert descending == ascending[::-1] and sort_state == "descending"
     assert errors == []

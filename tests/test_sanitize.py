@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import build_real_site, launch_chromium, serve_folder
+from browser_support import build_real_site, serve_folder
 from conftest import run_cli
 from medsite.markdown import MarkdownRenderer
 from medsite.sanitize import ALLOWED_TAGS, clean_html
@@ -293,17 +293,14 @@ def test_every_page_of_the_real_site_forbids_inline_script_but_what_the_site_nee
 
 # In real Chromium: the attack page runs no script
 
-def test_a_page_of_attacks_runs_no_script_in_chromium(make_site):
-    from playwright.sync_api import sync_playwright
-
+def test_a_page_of_attacks_runs_no_script_in_chromium(make_site, chromium):
     site = make_site({"content/topic-a/attacks.md": ATTACKS})
     result = run_cli("build", cwd=site)
     assert result.returncode == 0, result.stderr
 
-    with serve_folder(site / "_site") as base, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with serve_folder(site / "_site") as base:
+        page = chromium.new_page()
         try:
-            page = browser.new_page()
             dialogs, console, errors, missing = [], [], [], []
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
             page.on("console", lambda message: console.append(message.text))
@@ -319,7 +316,7 @@ def test_a_page_of_attacks_runs_no_script_in_chromium(make_site):
             assert "Some text before." in page.inner_text("main")
             assert page.eval_on_selector("td.align-right", "cell => getComputedStyle(cell).textAlign") == "right"
         finally:
-            browser.close()
+            page.context.close()
     assert dialogs == [] and errors == []
     # The image `x` failed to load, so its onerror would have run had it been kept; the browser's
     # note of that 404 is the page's only console message.
@@ -327,21 +324,18 @@ def test_a_page_of_attacks_runs_no_script_in_chromium(make_site):
     assert [text for text in console if "404" not in text] == [] and len(console) <= 1, console
 
 
-def test_the_browser_check_sees_a_dialog_from_an_unsanitized_page_as_a_control(tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_the_browser_check_sees_a_dialog_from_an_unsanitized_page_as_a_control(tmp_path, chromium):
     (tmp_path / "index.html").write_text("<!doctype html><title>x</title><p>Raw</p>"
                                          "<img src=x onerror=\"alert('img')\"><script>console.log('ran')</script>",
                                          encoding="utf-8")
-    with serve_folder(tmp_path) as base, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with serve_folder(tmp_path) as base:
+        page = chromium.new_page()
         try:
-            page = browser.new_page()
             dialogs, console = [], []
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
             page.on("console", lambda message: console.append(message.text))
             page.goto(base, wait_until="load")
             page.wait_for_timeout(500)
         finally:
-            browser.close()
+            page.context.close()
     assert dialogs == ["img"] and "ran" in console

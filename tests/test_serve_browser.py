@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM_PATH, launch_chromium
+from browser_support import CHROMIUM_PATH
 from test_serve import ARTICLE, PAGE, start_server
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM_PATH).exists(),
@@ -15,14 +15,10 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM_PATH).exists(),
 
 
 @pytest.fixture
-def tab():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+def tab(chromium):
+    page = chromium.new_page()
+    yield page
+    page.context.close()
 
 
 def wait_until(page, expression: str, timeout: float = 10) -> None:
