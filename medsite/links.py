@@ -641,9 +641,9 @@ class SiteCheck:
 def lint_problems(config: SiteConfig, result: BuildResult, link_problems: list[Problem],
                   today: dt.date) -> list[Problem]:
     """The content checks of `lint`, whose errors also stop publishing; writes the editors' report."""
-    from .lint import lint_site
+    from .lint import lint_cache, lint_site
     from .report import write_report
-    lint = lint_site(config, result.site, today)
+    lint = lint_site(config, result.site, today, lint_cache(config))
     found = list(lint.problems)
     lint.add(result.problems + link_problems)
     try:

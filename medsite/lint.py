@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import textstat
 
+from .cache import CACHE_FOLDER, Store, code_version, digest
 from .config import LintPolicy, ReviewPolicy, SiteConfig, display_path
 from .content import Article, Reference, next_review_due
 from .htmlscan import iter_tags, visible_text
@@ -82,18 +83,64 @@ class LintReport:
                 "articles": [row.as_dict() for row in self.articles]}
 
 
-def lint_site(config: SiteConfig, site: Site, today: dt.date) -> LintReport:
-    """Run every content check on every article of the site, and the checks across topics."""
+def lint_site(config: SiteConfig, site: Site, today: dt.date, cache: Store | None = None) -> LintReport:
+    """Run every content check on every article of the site, and the checks across topics.
+
+    With `cache` (see `lint_cache`), an article whose text, body, policies, date and medsite
+    version are unchanged gets its earlier row; the others are checked in several processes
+    when there are many.
+    """
+    from .build import _map_in_processes, _processes
+
     report = LintReport(today)
-    for page in site.pages:
-        if page.article is None or page.body is None:
-            continue
-        row = lint_article(page.article, page.body.html, config, today)
+    pages = [page for page in site.pages if page.article is not None and page.body is not None]
+    keys = [_lint_key(page.article, page.body.html, config, today) if cache is not None else None
+            for page in pages]
+    rows: list[ArticleRow | None] = [cache.get(key) if key is not None else None for key in keys]
+    todo = [index for index, row in enumerate(rows) if row is None]
+    global _lint_job
+    jobs = _processes(None, len(todo))
+    if jobs > 1:
+        reading_grade("<p>Load the word lists once.</p>")  # textstat loads them on first use; workers inherit them
+    _lint_job = (pages, config, today)  # forked workers inherit it
+    try:
+        checked = _map_in_processes(_lint_chunk, todo, jobs) if jobs > 1 else _lint_chunk(todo)
+    finally:
+        _lint_job = None
+    for index, row in zip(todo, checked):
+        rows[index] = row
+        if keys[index] is not None:
+            cache.put(keys[index], row)
+    if cache is not None:
+        cache.save()
+    for row in rows:
         report.articles.append(row)
         report.problems += row.findings
     report.articles.sort(key=lambda row: row.path)
     report.problems += check_topics(site, config)
     return report
+
+
+def lint_cache(config: SiteConfig) -> Store:
+    """The store of earlier article rows, beside the build's cache."""
+    return Store(config.root / CACHE_FOLDER, "lint")
+
+
+def _lint_key(article: Article, body_html: str, config: SiteConfig, today: dt.date) -> bytes | None:
+    """Everything an article's row comes from: its file's text and path (text_hash), where it is
+    shown, its body, the policies and the date; code_version() covers medsite and textstat."""
+    if not article.text_hash:
+        return None
+    return digest(code_version(), article.text_hash, article.shown, article.url, body_html,
+                  repr(config.lint), repr(config.review), today.isoformat())
+
+
+_lint_job = None  # (pages, config, today) while lint_site runs: what forked workers check
+
+
+def _lint_chunk(indexes: list[int]) -> list[ArticleRow]:
+    pages, config, today = _lint_job
+    return [lint_article(pages[index].article, pages[index].body.html, config, today) for index in indexes]
 
 
 def lint_article(article: Article, body_html: str, config: SiteConfig, today: dt.date) -> ArticleRow:
@@ -225,13 +272,17 @@ def _block_sentences(block: list[tuple[int, str]]) -> list[Sentence]:
     return sentences
 
 
+_WORD = re.compile(r"[\w’']+")
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])")
+
+
 def _words_of(text: str) -> list[str]:
-    return re.findall(r"[\w’']+", _link_text(text).lower())
+    return _WORD.findall(_link_text(text).lower())
 
 
 def _link_text(text: str) -> str:
     """Markdown links and images reduced to their text: `[risks](risks.md)` -> `risks`."""
-    return re.sub(r"!?\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])", r"\1", text)
+    return _MARKDOWN_LINK.sub(r"\1", text) if "[" in text else text
 
 
 def _alternatives(phrases: list[str]) -> str:
@@ -509,15 +560,11 @@ def _normalized(text: str) -> str:
     return " ".join(_words_of(text))
 
 
-# A bold lead-in such as "**How strong is the evidence?**" may open several sections by design.
-_BOLD_LABEL = re.compile(r"(\*\*|__)[^*_]+(?:\1)?[.:!?]?")
-
-
 def check_repeated_sentences(article: Article, sentences: list[Sentence]) -> list[Problem]:
     seen: dict[str, list[Sentence]] = {}
     for sentence in sentences:
         key = _normalized(sentence.text)
-        if len(key.split()) >= MIN_REPEATED_WORDS and not _BOLD_LABEL.fullmatch(sentence.text.strip()):
+        if len(key.split()) >= MIN_REPEATED_WORDS:
             seen.setdefault(key, []).append(sentence)
     problems = []
     for copies in seen.values():
@@ -536,18 +583,26 @@ def check_keyword_runs(article: Article, lines: list[SourceLine]) -> list[Proble
         if line.is_code or line.text.lstrip().startswith("|"):
             continue  # a table row may repeat a cell ('Yes | Yes | Yes')
         words = _words_of(line.prose)
-        start = 0
-        while start < len(words):
-            run = _run_at(words, start)
+        start = 0  # words before it belong to a run already reported
+        for candidate in _run_candidates(words):
+            if candidate < start:
+                continue
+            run = _run_at(words, candidate)
             if run is None:
-                start += 1
                 continue
             size, count = run
             problems.append(error(article.shown, line.number,
-                                  f"keyword stuffing: {_quote(' '.join(words[start:start + size]))} repeated "
-                                  f"{count} times in a row; remove the repeats"))
-            start += size * count
+                                  f"keyword stuffing: {_quote(' '.join(words[candidate:candidate + size]))} "
+                                  f"repeated {count} times in a row; remove the repeats"))
+            start = candidate + size * count
     return problems
+
+
+def _run_candidates(words: list[str]) -> list[int]:
+    """The positions where a run may start: three repeats of a phrase begin with the same word at
+    i, i+size and i+2*size (REPEAT_LIMIT is 3). Far fewer than all words, so `_run_at` is cheap."""
+    return sorted({index for size in range(1, LONGEST_RUN_PHRASE + 1)
+                   for index, (a, b, c) in enumerate(zip(words, words[size:], words[2 * size:])) if a == b == c})
 
 
 def _run_at(words: list[str], start: int) -> tuple[int, int] | None:
@@ -616,7 +671,8 @@ def command(args) -> int:
         return EXIT_PROBLEMS
     today = dt.date.today()
     result = build(config, BuildOptions(write=False))
-    lint = lint_site(config, result.site, today) if result.site is not None else LintReport(today)
+    lint = (lint_site(config, result.site, today, lint_cache(config)) if result.site is not None
+            else LintReport(today))
     lint.add(result.problems)
     try:
         written = write_report(lint, config)

@@ -15,7 +15,7 @@ from .content import url_to_file
 from .disclaimer import Disclaimer
 from .markdown import relative_url
 from .problems import Problem, error
-from .seo import print_url_filter, search_entries, structured_data
+from .seo import SearchEntry, print_url_filter, search_entries, structured_data
 from .site import NOT_FOUND_URL, Page, Site
 
 
@@ -70,14 +70,15 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
 def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer,
                  content_security_policy: str = CONTENT_SECURITY_POLICY,
                  reuse: PageReuse | None = None, pages: list[Page] | None = None,
-                 ) -> tuple[list[RenderedPage], list[Problem]]:
+                 entries: list[SearchEntry] | None = None) -> tuple[list[RenderedPage], list[Problem]]:
     """Render every page, or `pages` (keeping those `reuse` says are current); template errors
-    are reported once each, with the template's file and line."""
+    are reported once each, with the template's file and line. `entries`: the site's
+    search_entries when the caller has them already."""
     problems: list[Problem] = []
     rendered: list[RenderedPage] = []
     failed_templates: set[str] = set()
     shared = {"site": site.config, "topics": site.topics, "disclaimer": disclaimer.html,
-              "content_security_policy": content_security_policy, "search_entries": search_entries(site)}
+              "content_security_policy": content_security_policy, "search_entries": search_entries(site) if entries is None else entries}
     shown: dict[str, tuple[str, tuple[str, ...]]] = {}  # template -> (shown path, chain), found once
     base_path = urlsplit(site.config.base_url).path.rstrip("/") + "/"
     for page in site.pages if pages is None else pages:

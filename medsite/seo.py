@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from urllib.parse import urljoin
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
@@ -215,7 +215,8 @@ def _article_entry(page: Page, section: str) -> SearchEntry:
 
 def render_search_index(entries: list[SearchEntry]) -> str:
     """The index search.js filters: titles, summaries, headings and tags; no body text."""
-    return json.dumps({"pages": [asdict(entry) for entry in entries]}, ensure_ascii=False,
+    # vars(): the fields in order, as asdict() gives them, without its slow deep copy.
+    return json.dumps({"pages": [vars(entry) for entry in entries]}, ensure_ascii=False,
                       separators=(",", ":")) + "\n"
 
 

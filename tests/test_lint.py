@@ -411,17 +411,19 @@ def test_a_sentence_repeated_three_times_on_a_page_is_an_error_at_its_first_line
 
         {PLAIN_PROSE} Ketamine lozenges for chronic pain.
 
-        **Is this a label repeated by design?** Yes.
+        **How strong is the evidence?** Weak.
 
-        **Is this a label repeated by design?** Yes.
+        **How strong is the evidence?** Weak.
 
-        **Is this a label repeated by design?** Yes.
+        **How strong is the evidence?** Weak.
 
         ## Ketamine Lozenges for Chronic Pain
         """)
     assert findings(clean_site) == [
         f"{RISKS}:13: error: repeated text: 'Ketamine lozenges for chronic pain' appears 3 times on this page "
-        "(lines 13, 15, 23); keep it once"]
+        "(lines 13, 15, 23); keep it once",
+        f"{RISKS}:17: error: repeated text: '**How strong is the evidence?' appears 3 times on this page "
+        "(lines 17, 19, 21); keep it once"]
 
 
 def test_a_phrase_repeated_in_a_run_is_keyword_stuffing(clean_site):
