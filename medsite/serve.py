@@ -23,6 +23,7 @@ import mimetypes
 import os
 import re
 import socket
+import signal
 import sys
 import threading
 import time
@@ -368,6 +369,8 @@ def command(args) -> int:
             print(f"Note: --host {host} lets other computers on the network see this preview.", file=sys.stderr)
         loop.start()
     except KeyboardInterrupt:
+        # A second Ctrl-C while threads wind down would only print a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("\nStopped.", file=sys.stderr)
     finally:
         if watcher.is_alive():
