@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import os
 import socket
 import threading
 from pathlib import Path
@@ -20,7 +21,8 @@ import yaml
 
 from conftest import ROOT, run_cli
 
-CHROMIUM_PATH = "/usr/bin/chromium"
+# Debian's Chromium; a machine without it (a GitHub runner has Google Chrome) names its browser here.
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

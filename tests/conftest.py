@@ -1,6 +1,7 @@
 """Shared fixtures: tiny whole sites built in temporary folders."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -68,7 +69,10 @@ def chromium():
     running instance per thread, so every browser test shares this one (each opens its own page)."""
     from browser_support import CHROMIUM_PATH, launch_chromium
     if not Path(CHROMIUM_PATH).exists():
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM_PATH}")
+        missing = f"no browser at {CHROMIUM_PATH}: install Debian's chromium (scripts/test does)"
+        if os.environ.get("CI"):
+            pytest.fail(missing)  # in CI a skipped browser test would hide a broken install
+        pytest.skip(missing)
     playwright_sync = pytest.importorskip("playwright.sync_api")
     with playwright_sync.sync_playwright() as playwright:
         browser = launch_chromium(playwright)

@@ -447,6 +447,10 @@ def test_leftover_web_furniture_is_an_error(clean_site):
         "not from the article)"]
 
 
+# The project's shared material lies beside the checkout here and in this project's CI; a GitHub
+# runner has only the repository.
+@pytest.mark.skipif(os.environ.get("GITHUB_ACTIONS") == "true" and not SOURCE_ARTICLE.exists(),
+                    reason="the shared source article is not beside a GitHub checkout")
 def test_the_original_source_article_fails_with_each_spam_and_residue_finding_at_its_line(clean_site):
     source = SOURCE_ARTICLE.read_text(encoding="utf-8")
     write_risks(clean_site, FRONT_MATTER + source)

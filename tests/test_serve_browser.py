@@ -3,15 +3,11 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM_PATH
 from test_serve import ARTICLE, PAGE, start_server
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM_PATH).exists(),
-                                reason=f"Debian's chromium is not installed at {CHROMIUM_PATH}")
 
 
 @pytest.fixture
