@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from .config import SiteConfig, display_path
 from .frontmatter import split_front_matter
-from .htmlscan import VOID, iter_tags, normalize_space, visible_text
+from .htmlscan import VOID, iter_raw_tags, normalize_space, parse_attrs, visible_text
 from .problems import Problem, error
 
 _HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(?![.\d]*[1-9])"
@@ -47,7 +47,12 @@ def load_disclaimer(config: SiteConfig, render_markdown) -> tuple[Disclaimer | N
     return Disclaimer(Markup(html), text, shown), problems
 
 
-def _is_hidden(attrs: dict) -> bool:
+def _is_hidden(raw_attrs: str) -> bool:
+    """Whether a start tag's attribute text hides the element."""
+    lowered = raw_attrs.lower()
+    if "hidden" not in lowered and "inert" not in lowered and "style" not in lowered:
+        return False  # none of the attributes below: most tags, so parsing is skipped
+    attrs = parse_attrs(raw_attrs)
     if "hidden" in attrs or attrs.get("aria-hidden", "").lower() == "true" or "inert" in attrs:
         return True
     return bool(_HIDING_STYLE.search(attrs.get("style", "")))
@@ -61,12 +66,12 @@ def page_footer_problem(html: str, disclaimer: Disclaimer) -> str | None:
     collecting: list[str] | None = None
     footer_depth = 0
     last = 0
-    for tag in iter_tags(html):
+    for tag_name, raw_attrs, start, end, closing in iter_raw_tags(html):  # a scan of every page: kept cheap
         if collecting is not None and hidden_depth is None:
-            collecting.append(html[last:tag.start])
-        last = tag.end
-        if tag.closing:
-            if tag.name not in stack:
+            collecting.append(html[last:start])
+        last = end
+        if closing:
+            if tag_name not in stack:
                 continue
             while stack:
                 name = stack.pop()
@@ -75,20 +80,20 @@ def page_footer_problem(html: str, disclaimer: Disclaimer) -> str | None:
                 if collecting is not None and len(stack) < footer_depth:
                     footers.append(" ".join(collecting))
                     collecting = None
-                if name == tag.name:
+                if name == tag_name:
                     break
             continue
-        if tag.name in VOID or tag.self_closing:
+        if tag_name in VOID or raw_attrs.rstrip().endswith("/"):
             continue
-        if tag.name == "footer" and collecting is None and [s for s in stack if s != "html"] == ["body"]:
-            if _is_hidden(tag.attrs) or hidden_depth is not None:
+        if tag_name == "footer" and collecting is None and [s for s in stack if s != "html"] == ["body"]:
+            if _is_hidden(raw_attrs) or hidden_depth is not None:
                 return "the page footer is hidden"
             collecting, footer_depth = [], len(stack) + 1
-        elif hidden_depth is None and (_is_hidden(tag.attrs) or tag.name in ("template", "noscript")):
-            if tag.name in ("body", "html"):
+        elif hidden_depth is None and (_is_hidden(raw_attrs) or tag_name in ("template", "noscript")):
+            if tag_name in ("body", "html"):
                 return "the page body is hidden"
             hidden_depth = len(stack) + 1
-        stack.append(tag.name)
+        stack.append(tag_name)
     if collecting is not None:
         footers.append(" ".join(collecting))
     if not footers:

@@ -42,6 +42,14 @@ def parse_attrs(text: str) -> dict:
 
 def iter_tags(html: str):
     """Yield every start and end tag in document order (script and style bodies skipped)."""
+    for name, raw_attrs, start, end, closing in iter_raw_tags(html):
+        yield Tag(name, {} if closing else parse_attrs(raw_attrs), start, end, closing,
+                  raw_attrs.rstrip().endswith("/"))
+
+
+def iter_raw_tags(html: str):
+    """The tags of `iter_tags` as (name, attribute text, start, end, closing), attributes unparsed:
+    cheaper for a scan of every page that needs few of them (the disclaimer check)."""
     position = 0
     while True:
         match = _TOKEN.search(html, position)
@@ -52,11 +60,8 @@ def iter_tags(html: str):
         if name is None:
             continue
         name = name.lower()
-        raw_attrs = match.group("attrs") or ""
-        closing = bool(match.group("end"))
-        tag = Tag(name, {} if closing else parse_attrs(raw_attrs), match.start(), match.end(), closing,
-                  raw_attrs.rstrip().endswith("/"))
-        yield tag
+        closing = match.group("end") is not None
+        yield name, match.group("attrs") or "", match.start(), position, closing
         if not closing and name in _RAW_TEXT:
             end = _RAW_TEXT[name].search(html, position)
             position = end.start() if end else len(html)

@@ -19,7 +19,7 @@ import textstat
 from .cache import CACHE_FOLDER, Store, code_version, digest
 from .config import LintPolicy, ReviewPolicy, SiteConfig, display_path
 from .content import Article, Reference, next_review_due
-from .htmlscan import iter_tags, visible_text
+from .htmlscan import iter_raw_tags, iter_tags, parse_attrs, visible_text
 from .problems import Problem, error, has_errors, sort_problems, warning
 from .site import Site
 
@@ -317,19 +317,19 @@ def prose_text(body_html: str) -> str:
     """
     blocks, current, position = [], [], 0
     dropped, depth = None, 0  # the element being left out, and how deeply it nests in itself
-    for tag in iter_tags(body_html):
+    for name, raw_attrs, start, end, closing in iter_raw_tags(body_html):  # attributes parsed only for a class
         if dropped is None:
-            current.append(body_html[position:tag.start])
-        position = tag.end
+            current.append(body_html[position:start])
+        position = end
+        self_closing = raw_attrs.rstrip().endswith("/")
         if dropped is not None:
-            if tag.name == dropped and not tag.self_closing:
-                depth += -1 if tag.closing else 1
+            if name == dropped and not self_closing:
+                depth += -1 if closing else 1
                 dropped = dropped if depth else None
             continue
-        classes = set(tag.attrs.get("class", "").split())
-        if not tag.closing and not tag.self_closing and (tag.name in _DROPPED or classes & _DROPPED_CLASSES):
-            dropped, depth = tag.name, 1
-        elif tag.name in _BLOCKS:
+        if not closing and not self_closing and (name in _DROPPED or _dropped_class(raw_attrs)):
+            dropped, depth = name, 1
+        elif name in _BLOCKS:
             blocks.append("".join(current))
             current = []
     if dropped is None:
@@ -341,6 +341,12 @@ def prose_text(body_html: str) -> str:
         if text:
             sentences.append(text if text[-1] in ".!?" else text + ".")
     return " ".join(sentences)
+
+
+def _dropped_class(raw_attrs: str) -> bool:
+    if "class" not in raw_attrs.lower():  # attribute names are never escaped: no class attribute
+        return False
+    return not _DROPPED_CLASSES.isdisjoint(parse_attrs(raw_attrs).get("class", "").split())
 
 
 def reading_grade(body_html: str) -> float | None:

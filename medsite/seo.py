@@ -16,7 +16,7 @@ from xml.sax.saxutils import quoteattr
 from markupsafe import Markup
 
 from .content import Reference
-from .htmlscan import VOID, iter_tags, visible_text
+from .htmlscan import VOID, iter_raw_tags, parse_attrs, visible_text
 from .site import Page, Site
 
 FEED_URL = "/feed.xml"
@@ -120,19 +120,20 @@ def faq_entries(body_html: str) -> list[tuple[str, str]]:
             question = plain_text(body_html[question_start:question_end])
             entries.append((question, plain_text(body_html[answer_start:end])))
 
-    for tag in iter_tags(body_html):
+    for name, raw_attrs, start, end, closing in iter_raw_tags(body_html):  # every FAQ page, every build
         top_level = depth == 0
-        if not tag.closing and tag.name == "h2" and top_level:
-            close_answer(tag.start)
-            question_start, answer_start = tag.end, None
-        elif tag.closing and tag.name == "h2" and depth == 1 and question_start is not None:
-            question_end, answer_start = tag.start, tag.end
-        elif not tag.closing and top_level and tag.name == "div" and "footnote" in tag.attrs.get("class", ""):
-            close_answer(tag.start)
+        if not closing and name == "h2" and top_level:
+            close_answer(start)
+            question_start, answer_start = end, None
+        elif closing and name == "h2" and depth == 1 and question_start is not None:
+            question_end, answer_start = start, end
+        elif (not closing and top_level and name == "div" and ("footnote" in raw_attrs or "&" in raw_attrs)
+              and "footnote" in parse_attrs(raw_attrs).get("class", "")):
+            close_answer(start)
             answer_start = None
-        if tag.name in VOID or tag.self_closing:
+        if name in VOID or raw_attrs.rstrip().endswith("/"):
             continue
-        depth += -1 if tag.closing else 1
+        depth += -1 if closing else 1
     close_answer(len(body_html))
     return entries
 

@@ -35,6 +35,11 @@ def test_accepts_the_disclaimer_in_the_page_footer(body):
     (f"<main>x</main><footer><template><p>{TEXT}</p></template></footer>", "lacks the medical disclaimer"),
     (f"<main>x</main><footer><!-- <p>{TEXT}</p> --></footer>", "lacks the medical disclaimer"),
     (f"<main>x</main><footer><p>{TEXT[:30]}</p></footer>", "lacks the medical disclaimer"),
+    # Attribute names in capitals, and values in entities, hide as well.
+    (f"<main>x</main><FOOTER HIDDEN><p>{TEXT}</p></FOOTER>", "footer is hidden"),
+    (f"<main>x</main><footer><div Aria-Hidden=TRUE><p>{TEXT}</p></div></footer>", "not inside the page footer"),
+    (f"<main>x</main><footer><div INERT><p>{TEXT}</p></div></footer>", "not inside the page footer"),
+    (f"<main>x</main><footer><div STYLE='opacity:&#48;'><p>{TEXT}</p></div></footer>", "not inside"),
 ])
 def test_rejects_a_footer_without_the_visible_disclaimer(body, reason):
     problem = page_footer_problem(wrap(body), DISCLAIMER)
