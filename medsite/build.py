@@ -199,8 +199,8 @@ def load_articles(texts: list[tuple[SourceFile, str]], options: BuildOptions, pr
         article = cache.articles.get(key) if cache is not None else None
         loaded.append((source, key, article if article is not None else text))
     todo = [(source, text) for source, _, text in loaded if isinstance(text, str)]
-    jobs = _processes(options.jobs, len(todo))
-    parsed = iter(_map_in_processes(_parse_chunk, todo, jobs) if jobs > 1 else _parse_chunk(todo))
+    jobs = worker_count(options.jobs, len(todo))
+    parsed = iter(map_in_processes(_parse_chunk, todo, jobs) if jobs > 1 else _parse_chunk(todo))
     articles = []
     for source, key, article in loaded:
         if isinstance(article, str):
@@ -229,9 +229,9 @@ def render_bodies(articles: list[Article], renderer: MarkdownRenderer, cache: Bu
         else:
             bodies[article.rel] = body
     work = [(article.body, article.rel, article.body_line) for article, _ in todo]
-    jobs = _processes(jobs, len(work))
+    jobs = worker_count(jobs, len(work))
     if jobs > 1:
-        converted = _map_in_processes(_convert_chunk, work, jobs, initializer=_start_worker)
+        converted = map_in_processes(_convert_chunk, work, jobs, initializer=_start_worker)
     else:
         converted = [renderer.render(*item) for item in work]
     for (article, key), body in zip(todo, converted):
@@ -243,7 +243,7 @@ def render_bodies(articles: list[Article], renderer: MarkdownRenderer, cache: Bu
     return bodies
 
 
-def _processes(jobs: int | None, items: int) -> int:
+def worker_count(jobs: int | None, items: int) -> int:
     """How many processes to share `items` among: one when starting more does not pay, or is not
     safe (fork copies only the calling thread, so a process running other threads, such as the
     preview server, stays in one process)."""
@@ -252,7 +252,7 @@ def _processes(jobs: int | None, items: int) -> int:
     return max(1, min(jobs or os.cpu_count() or 1, items // (PARALLEL_FROM // 2)))
 
 
-def _map_in_processes(function, items: list, jobs: int, initializer=None, chunk: int = 50) -> list:
+def map_in_processes(function, items: list, jobs: int, initializer=None, chunk: int = 50) -> list:
     """`function` (taking and returning a list) over `items` in chunks, in `jobs` forked processes."""
     chunks = [items[start:start + chunk] for start in range(0, len(items), chunk)]
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=initializer) as pool:
@@ -279,7 +279,7 @@ def render_site(site: Site, env, disclaimer: Disclaimer, options: BuildOptions, 
                 entries: list[SearchEntry]) -> tuple[list[RenderedPage], list[Problem]]:
     """Render the pages and check each new one for the disclaimer, in several processes for a
     large site (each inherits the assembled site by fork, and takes a share of the pages)."""
-    jobs = _processes(options.jobs, len(site.pages))
+    jobs = worker_count(options.jobs, len(site.pages))
     job = (site, env, disclaimer, options.content_security_policy, reuse, entries)
     if jobs < 2:
         return _render_share(job, (0, len(site.pages)))
@@ -288,7 +288,7 @@ def render_site(site: Site, env, disclaimer: Disclaimer, options: BuildOptions, 
     size = -(-len(site.pages) // (jobs * 4))
     shares = [(start, start + size) for start in range(0, len(site.pages), size)]
     try:
-        results = _map_in_processes(_render_in_worker, shares, jobs, chunk=1)
+        results = map_in_processes(_render_in_worker, shares, jobs, chunk=1)
     finally:
         _render_job = None
     pages = [page for share, _ in results for page in share]

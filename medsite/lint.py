@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import textstat
 
+from .build import map_in_processes, worker_count
 from .cache import CACHE_FOLDER, Store, code_version, digest
 from .config import LintPolicy, ReviewPolicy, SiteConfig, display_path
 from .content import Article, Reference, next_review_due
@@ -90,8 +91,6 @@ def lint_site(config: SiteConfig, site: Site, today: dt.date, cache: Store | Non
     version are unchanged gets its earlier row; the others are checked in several processes
     when there are many.
     """
-    from .build import _map_in_processes, _processes
-
     report = LintReport(today)
     pages = [page for page in site.pages if page.article is not None and page.body is not None]
     keys = [_lint_key(page.article, page.body.html, config, today) if cache is not None else None
@@ -99,12 +98,12 @@ def lint_site(config: SiteConfig, site: Site, today: dt.date, cache: Store | Non
     rows: list[ArticleRow | None] = [cache.get(key) if key is not None else None for key in keys]
     todo = [index for index, row in enumerate(rows) if row is None]
     global _lint_job
-    jobs = _processes(None, len(todo))
+    jobs = worker_count(None, len(todo))
     if jobs > 1:
         reading_grade("<p>Load the word lists once.</p>")  # textstat loads them on first use; workers inherit them
     _lint_job = (pages, config, today)  # forked workers inherit it
     try:
-        checked = _map_in_processes(_lint_chunk, todo, jobs) if jobs > 1 else _lint_chunk(todo)
+        checked = map_in_processes(_lint_chunk, todo, jobs) if jobs > 1 else _lint_chunk(todo)
     finally:
         _lint_job = None
     for index, row in zip(todo, checked):
