@@ -58,10 +58,6 @@ class BuildResult:
     stats: dict[str, int] = field(default_factory=dict)
     up_to_date: bool = False  # nothing had changed: the output was left as it was (skip_when_unchanged)
 
-    @property
-    def ok(self) -> bool:
-        return self.written
-
 
 # A check run on the staged output before it is swapped in: (staged folder, result) -> problems.
 StagedCheck = Callable[[Path, BuildResult], list[Problem]]

@@ -42,10 +42,3 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     """Sort by file then line, dropping exact repeats (a template error seen on every page once)."""
     return sorted(set(problems), key=lambda p: (p.path, p.line, p.severity != ERROR, p.message))
 
-
-class BuildFailed(Exception):
-    """Raised to stop a pipeline whose next stage cannot run on what it was given."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = problems
