@@ -12,12 +12,15 @@ import multiprocessing
 import os
 import threading
 import time
+import datetime as dt
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
-from .cache import CACHE_FOLDER, BuildCache, PageKeys, article_key, body_key, input_digest
+from markupsafe import Markup
+
+from .cache import CACHE_FOLDER, BuildCache, PageKeys, Store, article_key, body_key, code_version, digest, input_digest
 from .config import SiteConfig, display_path
 from .content import (Article, Discovery, SourceFile, discover, is_ignored_name, parse_article, read_source,
                       url_to_file)
@@ -25,10 +28,10 @@ from .disclaimer import Disclaimer, enforce, load_disclaimer
 from .markdown import MarkdownRenderer, RenderedBody
 from .output import FileRecord, OutputFile, OutputFolder
 from .problems import Problem, error, has_errors
-from .render import (CONTENT_SECURITY_POLICY, PageReuse, RenderedPage, make_environment, render_pages,
-                     render_robots, render_sitemap)
+from .render import (CONTENT_SECURITY_POLICY, PAGE_CONTEXT, PageReuse, RenderedPage, base_path_of, make_environment,
+                     render_pages, render_robots, render_sitemap, shared_context, template_shown_and_chain)
 from .seo import SearchEntry, render_feed, render_search_index, search_entries
-from .site import Site, assemble_site
+from .site import Page, Site, Topic, assemble_site
 
 PARALLEL_FROM = 200  # fewer articles to convert than this: one process (starting workers costs more)
 
@@ -93,6 +96,8 @@ class Builder:
         state = config.root / CACHE_FOLDER
         if getattr(self, "cache", None) is None or self.cache.folder != state:
             self.cache = BuildCache(state) if self.options.use_cache else None
+        if getattr(self, "page_memo", None) is None or self.page_memo.paths[0].parent != state:
+            self.page_memo = Store(state, "pagekeys") if self.options.use_cache else None
         if getattr(self, "output", None) is None or self.output.out != config.output_path:
             self.output = OutputFolder(config.output_path, state)
 
@@ -148,10 +153,27 @@ class Builder:
             return result
         env = make_environment(config)
         live = self.output.live_records()
-        reuse = page_reuse(PageKeys(env), live, f"{self.output.out}/") if self.cache is not None else None
+        keys = PageKeys(env)
+        out = f"{self.output.out}/"
+        reuse = page_reuse(keys, live, out) if self.cache is not None else None
         entries = search_entries(site)  # once: the search page and the search index show them
-        pages, found = render_site(site, env, disclaimer, options, reuse, entries)
+        kept, todo, pending = [], site.pages, {}
+        if self.page_memo is not None and reuse is not None:
+            memo = PageMemo(self.page_memo, keys, site, env, shared_context(
+                site, disclaimer, options.content_security_policy, entries))
+            kept, todo, pending = memo.keep_unchanged(live, out)
+        pages, found = render_site(site, env, disclaimer, options, reuse, entries, todo)
         problems += found
+        if self.page_memo is not None:
+            for page in pages:
+                if page.key is not None and page.url in pending:
+                    self.page_memo.put(pending[page.url], page.key)
+            for page in kept:
+                self.page_memo.get(pending[page.url])  # used: kept when saving
+            self.page_memo.save()
+        if kept:
+            order = {page.url: index for index, page in enumerate(site.pages)}
+            pages = sorted(kept + pages, key=lambda page: order[page.url])
         result.pages = pages
         result.stats["pages_rendered"] = sum(page.fresh_html is not None for page in pages)
         result.stats["pages_kept"] = len(pages) - result.stats["pages_rendered"]
@@ -272,17 +294,19 @@ def _convert_chunk(chunk: list[tuple[str, str, int]]) -> list[RenderedBody]:
 
 
 def render_site(site: Site, env, disclaimer: Disclaimer, options: BuildOptions, reuse: PageReuse | None,
-                entries: list[SearchEntry]) -> tuple[list[RenderedPage], list[Problem]]:
-    """Render the pages and check each new one for the disclaimer, in several processes for a
-    large site (each inherits the assembled site by fork, and takes a share of the pages)."""
-    jobs = worker_count(options.jobs, len(site.pages))
-    job = (site, env, disclaimer, options.content_security_policy, reuse, entries)
+                entries: list[SearchEntry], todo: list[Page] | None = None) -> tuple[list[RenderedPage], list[Problem]]:
+    """Render the pages (or `todo`, some of them) and check each new one for the disclaimer, in
+    several processes for a large site (each inherits the assembled site by fork, and takes a
+    share of the pages)."""
+    todo = site.pages if todo is None else todo
+    jobs = worker_count(options.jobs, len(todo))
+    job = (site, env, disclaimer, options.content_security_policy, reuse, entries, todo)
     if jobs < 2:
-        return _render_share(job, (0, len(site.pages)))
+        return _render_share(job, (0, len(todo)))
     global _render_job
     _render_job = job
-    size = -(-len(site.pages) // (jobs * 4))
-    shares = [(start, start + size) for start in range(0, len(site.pages), size)]
+    size = -(-len(todo) // (jobs * 4))
+    shares = [(start, start + size) for start in range(0, len(todo), size)]
     try:
         results = map_in_processes(_render_in_worker, shares, jobs, chunk=1)
     finally:
@@ -300,8 +324,8 @@ def _render_in_worker(shares: list[tuple[int, int]]) -> list[tuple[list[Rendered
 
 
 def _render_share(job, share: tuple[int, int]) -> tuple[list[RenderedPage], list[Problem]]:
-    site, env, disclaimer, policy, reuse, entries = job
-    pages, problems = render_pages(site, env, disclaimer, policy, reuse, site.pages[share[0]:share[1]], entries)
+    site, env, disclaimer, policy, reuse, entries, todo = job
+    pages, problems = render_pages(site, env, disclaimer, policy, reuse, todo[share[0]:share[1]], entries)
     problems += enforce([page for page in pages if page.fresh_html is not None], disclaimer)
     return pages, problems
 
@@ -317,6 +341,179 @@ def page_reuse(keys: PageKeys, live: dict[str, FileRecord], out: str) -> PageReu
             return key, out + file
         return key, None
     return reuse
+
+
+# Every field of a Page and a Topic, as PageMemo fingerprints them: a field added later turns the memo off
+# until it is fingerprinted too.
+_PAGE_FIELDS = ("url", "template", "title", "summary", "source_shown", "article", "body", "topic", "previous",
+                "next", "series", "position", "listed", "first_number", "breadcrumbs", "body_html", "next_review")
+_TOPIC_FIELDS = ("slug", "title", "summary", "notice_html", "url", "articles")
+_MEMO_USABLE = (tuple(f.name for f in fields(Page)) == _PAGE_FIELDS
+                and tuple(f.name for f in fields(Topic)) == _TOPIC_FIELDS)
+
+
+class _NoMemo(Exception):
+    """A page whose inputs PageMemo cannot fingerprint: its key is computed as usual."""
+
+
+class PageMemo:
+    """Keeps pages without building their context or computing their render key.
+
+    A page's render key (cache.PageKeys) is a function of its template files, the environment,
+    the values shared by every page (render.shared_context, at the paths its templates read) and
+    the page itself (the context's `page`, `url` and `structured_data` come from the Page and the
+    config alone). The memo key digests all of those inputs - the Page field by field, articles
+    by the digest of their file's text and path, its topic with every article of it - cheaply,
+    with no template context; the store maps it to the render key it gave. A page whose memo key
+    is known, and whose live file was rendered with that render key, is kept as it is.
+    """
+
+    def __init__(self, store: Store, keys: PageKeys, site: Site, env, shared: dict):
+        self.store, self.keys, self.site, self.env, self.shared = store, keys, site, env, shared
+        self._templates: dict[str, tuple[bytes, str, tuple[str, ...], bool] | None] = {}
+        self._topics: dict[tuple[int, bool], tuple[Topic, bytes]] = {}
+        try:
+            environment = keys.fingerprint((env.globals, env.filters, env.tests))
+            self._build = digest(b"page-memo-1", code_version(), environment, keys.fingerprint(site.config),
+                                 base_path_of(site.config))
+        except Exception:  # noqa: BLE001 - cannot be hashed: no memo
+            self._build = None
+
+    def keep_unchanged(self, live: dict, out: str) -> tuple[list[RenderedPage], list[Page], dict[str, bytes]]:
+        """(pages kept, pages to render, memo key of each page that has one by URL)."""
+        kept, todo, pending = [], [], {}
+        for page in self.site.pages:
+            memo_key = self._memo_key(page) if self._build is not None and _MEMO_USABLE else None
+            if memo_key is None:
+                todo.append(page)
+                continue
+            pending[page.url] = memo_key
+            key = self.store.get(memo_key)
+            file = url_to_file(page.url)
+            record = live.get(file) if key is not None else None
+            if record is None or record.key != key:
+                todo.append(page)
+                continue
+            _, shown, chain, _ = self._templates[page.template]
+            kept.append(RenderedPage(page.url, None, shown, page.source_shown, chain, key, out + file))
+        return kept, todo, pending
+
+    def _memo_key(self, page: Page) -> bytes | None:
+        template = self._template(page.template)
+        if template is None:
+            return None
+        try:
+            return digest(self._build, template[0], *self._page_parts(page, template[3]))
+        except _NoMemo:
+            return None
+
+    def _template(self, name: str) -> tuple[bytes, str, tuple[str, ...], bool] | None:
+        if name not in self._templates:
+            self._templates[name] = None
+            analysed = self.keys._analyse(name)
+            if analysed is not None:
+                sources, paths = analysed
+                if all(path[0] in PAGE_CONTEXT or path[0] in self.shared for path in paths):
+                    try:
+                        values = tuple(self.keys._lookup(self.shared, path) for path in paths
+                                       if path[0] not in PAGE_CONTEXT)
+                        shared = digest(name, sources, self.keys._dumps(values))
+                        self._templates[name] = (shared, *template_shown_and_chain(self.env, self.site.config, name),
+                                                 any(map(_reaches_topic_articles, paths)))
+                    except Exception:  # noqa: BLE001 - cannot be hashed: no memo for this template
+                        pass
+        return self._templates[name]
+
+    def _page_parts(self, page: Page, topic_articles: bool) -> list[str]:
+        parts = [_text(page.url), _text(page.template), _text(page.title), _text(page.summary),
+                 _text(page.source_shown)]
+        if page.article is None:
+            if page.body is not None:
+                raise _NoMemo
+            parts.append("0")
+        else:  # the body (RenderedBody) comes from the article's text too
+            parts += ["1", _article(page.article)]
+        if page.topic is None:
+            parts.append("0")
+        else:
+            parts += ["1", self._topic(page.topic, topic_articles)]
+        for link in (page.previous, page.next):
+            parts += ["0"] if link is None else ["1", _text(link.title), _text(link.url)]
+        parts += [_count(page.series), _number(page.position), _count(page.listed), _number(page.first_number),
+                  _count(page.breadcrumbs)]
+        for link in (*page.series, *page.breadcrumbs):
+            parts += [_text(link.title), _text(link.url)]
+        parts += [_article(article) for article in page.listed]
+        if type(page.body_html) is not Markup:
+            raise _NoMemo
+        parts.append(str.__str__(page.body_html))
+        review = page.next_review
+        parts.append("0" if review is None else "1" + review.isoformat() if type(review) is dt.date else _no_memo())
+        return parts
+
+    def _topic(self, topic: Topic, articles: bool) -> bytes:
+        """A topic's fields, with the number of its articles; and which they are when the page's
+        templates may reach them (`_reaches_topic_articles`)."""
+        known = self._topics.get((id(topic), articles))
+        if known is None:
+            if type(topic.notice_html) is not Markup:
+                raise _NoMemo
+            listed = (_article(article) for article in topic.articles) if articles else ()
+            known = (topic, digest(_text(topic.slug), _text(topic.title), _text(topic.summary),
+                                   str.__str__(topic.notice_html), _text(topic.url), _count(topic.articles),
+                                   "1" if articles else "0", *listed))
+            self._topics[(id(topic), articles)] = known
+        return known[1]
+
+
+# What a template may read of `page.topic` without reaching its articles (`size` is their number).
+_TOPIC_SHALLOW = frozenset({"slug", "title", "summary", "notice_html", "url", "size"})
+
+
+def _reaches_topic_articles(path: tuple) -> bool:
+    """Whether a template's access path (cache.PageKeys) may reach the articles of the page's topic:
+    `page` or `page.topic` used whole, or anything of the topic but its own fields. (Jinja looks
+    an attribute up as an item and the reverse, so both kinds of step count.)"""
+    root, steps, truth = path
+    if root != "page":
+        return False
+    if not steps:
+        return not truth
+    if steps[0][1] != "topic":
+        return False
+    if len(steps) == 1:
+        return not truth
+    return steps[1][1] not in _TOPIC_SHALLOW
+
+
+def _no_memo():
+    raise _NoMemo
+
+
+def _text(value) -> str:
+    if type(value) is not str:
+        raise _NoMemo
+    return value
+
+
+def _number(value) -> str:
+    if type(value) is not int:
+        raise _NoMemo
+    return str(value)
+
+
+def _count(values) -> str:
+    if type(values) is not list:
+        raise _NoMemo
+    return str(len(values))
+
+
+def _article(article) -> str:
+    """An article's text and where it was read from; everything else in it comes from these."""
+    if not article.text_hash or type(article.source) is not SourceFile:
+        raise _NoMemo
+    source = article.source
+    return "\0".join((article.text_hash, os.fspath(source.path), _text(source.rel), _text(source.shown)))
 
 
 def output_files(config: SiteConfig, site: Site, pages: list[RenderedPage], discovery: Discovery,

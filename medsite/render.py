@@ -77,10 +77,9 @@ def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer,
     problems: list[Problem] = []
     rendered: list[RenderedPage] = []
     failed_templates: set[str] = set()
-    shared = {"site": site.config, "topics": site.topics, "disclaimer": disclaimer.html,
-              "content_security_policy": content_security_policy, "search_entries": search_entries(site) if entries is None else entries}
+    shared = shared_context(site, disclaimer, content_security_policy, entries)
     shown: dict[str, tuple[str, tuple[str, ...]]] = {}  # template -> (shown path, chain), found once
-    base_path = urlsplit(site.config.base_url).path.rstrip("/") + "/"
+    base_path = base_path_of(site.config)
     for page in site.pages if pages is None else pages:
         if page.template in failed_templates:
             continue
@@ -90,8 +89,7 @@ def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer,
         template_shown, chain = shown[page.template]
         try:
             template = env.get_template(page.template)
-            context = dict(shared, page=page, nav=site.nav, footer_links=site.footer_links, url=_url_function(page.url, base_path),
-                           absolute_url=_absolute_function(site.config),
+            context = dict(shared, page=page, url=_url_function(page.url, base_path),
                            structured_data=structured_data(page, site))
             key, kept_file = reuse(page, context) if reuse else (None, None)
             if kept_file is not None:
@@ -105,6 +103,28 @@ def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer,
             continue
         rendered.append(RenderedPage(page.url, html, template_shown, page.source_shown, chain, key))
     return rendered, problems
+
+
+# The names of a page's template context that differ from page to page; every other one is in
+# shared_context, the same for all pages of a build. (build.PageMemo relies on this split.)
+PAGE_CONTEXT = frozenset({"page", "url", "structured_data"})
+
+
+def shared_context(site: Site, disclaimer: Disclaimer, content_security_policy: str,
+                   entries: list[SearchEntry] | None = None) -> dict:
+    """The template context values that are the same for every page of the site."""
+    return {"site": site.config, "topics": site.topics, "disclaimer": disclaimer.html,
+            "content_security_policy": content_security_policy,
+            "search_entries": search_entries(site) if entries is None else entries,
+            "nav": site.nav, "footer_links": site.footer_links, "absolute_url": _absolute_function(site.config)}
+
+
+def base_path_of(config: SiteConfig) -> str:
+    return urlsplit(config.base_url).path.rstrip("/") + "/"
+
+
+def template_shown_and_chain(env: jinja2.Environment, config: SiteConfig, name: str) -> tuple[str, tuple[str, ...]]:
+    return _template_shown(config, name), _template_chain(env, config, name)
 
 
 _EXTENDS = re.compile(r"""{%-?\s*extends\s+["']([^"']+)["']""")
