@@ -370,6 +370,8 @@ class PageMemo:
 
     def __init__(self, store: Store, keys: PageKeys, site: Site, env, shared: dict):
         self.store, self.keys, self.site, self.env, self.shared = store, keys, site, env, shared
+        if PAGE_CONTEXT & shared.keys():
+            raise ValueError("a name both shared and per page")
         self._templates: dict[str, tuple[bytes, str, tuple[str, ...], bool] | None] = {}
         self._topics: dict[tuple[int, bool], tuple[Topic, bytes]] = {}
         try:
@@ -413,15 +415,16 @@ class PageMemo:
             analysed = self.keys._analyse(name)
             if analysed is not None:
                 sources, paths = analysed
-                if all(path[0] in PAGE_CONTEXT or path[0] in self.shared for path in paths):
-                    try:
-                        values = tuple(self.keys._lookup(self.shared, path) for path in paths
-                                       if path[0] not in PAGE_CONTEXT)
-                        shared = digest(name, sources, self.keys._dumps(values))
-                        self._templates[name] = (shared, *template_shown_and_chain(self.env, self.site.config, name),
-                                                 any(map(_reaches_topic_articles, paths)))
-                    except Exception:  # noqa: BLE001 - cannot be hashed: no memo for this template
-                        pass
+                # A page's context is the shared values and PAGE_CONTEXT (render.render_pages); a
+                # name in neither is undefined for every page, as PageKeys sees it too.
+                try:
+                    values = tuple(self.keys._lookup(self.shared, path) for path in paths
+                                   if path[0] not in PAGE_CONTEXT)
+                    shared = digest(name, sources, self.keys._dumps(values))
+                    self._templates[name] = (shared, *template_shown_and_chain(self.env, self.site.config, name),
+                                             any(map(_reaches_topic_articles, paths)))
+                except Exception:  # noqa: BLE001 - cannot be hashed: no memo for this template
+                    pass
         return self._templates[name]
 
     def _page_parts(self, page: Page, topic_articles: bool) -> list[str]:
