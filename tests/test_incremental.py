@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from medsite.build import BuildOptions, BuildResult, build
+from medsite.build import BuildOptions, BuildResult, Builder, build
 from medsite.config import load_config
 
 
@@ -200,3 +200,96 @@ def test_a_page_key_covers_exactly_the_values_its_template_reaches():
                      ("page", attr("listed"), False), ("rows", (), False), ("i", (), False),
                      ("site", (("item", "nav"),), False), ("page", attr("next"), True),
                      ("page", attr("url"), True)}
+
+
+def reorder_series(site: Path) -> None:
+    edit(site / "content/topic-a/third.md", "order: 3", "order: 0")
+
+
+def add_article(site: Path) -> None:
+    text = (site / "content/topic-a/third.md").read_text(encoding="utf-8")
+    (site / "content/topic-a/fourth.md").write_text(text.replace("Third article", "Fourth article")
+                                                    .replace("order: 3", "order: 4"), encoding="utf-8")
+
+
+def change_nav(site: Path) -> None:
+    edit(site / "config.yaml", "  - title: Home\n", "  - title: Start here\n")
+
+
+def change_base_url(site: Path) -> None:
+    edit(site / "config.yaml", "base_url: https://test.example/", "base_url: https://test.example/health/")
+
+
+def change_article_template(site: Path) -> None:
+    edit(site / "templates/article.html", "{% if page.topic %}", "{% if page.topic %}<!-- edited -->")
+
+
+def change_summary(site: Path) -> None:
+    edit(site / "content/topic-a/first.md", "summary: The first article of topic A.", "summary: Where topic A starts.")
+
+
+def test_a_warm_builder_after_each_of_many_changes_equals_a_clean_build(make_site):
+    """The preview server's Builder keeps its stores between builds: after every kind of change,
+    one after the other, its output is still exactly a clean build's."""
+    site = make_site()
+    config, problems = load_config(site / "config.yaml", output_dir=str(site / "_site"))
+    builder = Builder(config)
+    assert builder.build().written
+    for change in (change_article_text, change_title, reorder_series, change_summary, add_article, change_nav,
+                   change_config, change_disclaimer, change_article_template, change_template, change_base_url,
+                   delete_article):
+        change(site)
+        config, problems = load_config(site / "config.yaml", output_dir=str(site / "_site"))
+        result = builder.build(config=config)
+        assert result.written, (change.__name__, [str(p) for p in result.problems])
+        assert_same_as_clean_build(site)
+
+
+def test_a_text_edit_renders_only_the_pages_that_show_the_article(make_site):
+    site = make_site()
+    build_site(site)
+    change_article_text(site)
+    result = build_site(site)
+    fresh = {page.url for page in result.pages if page.fresh_html is not None}
+    assert fresh <= {"/topic-a/second/", "/topic-a/", "/search/", "/"}, fresh
+    assert_same_as_clean_build(site)
+
+
+def test_a_template_reaching_the_topics_articles_renders_every_page_of_the_topic_again(make_site):
+    """A page whose template lists its topic's articles depends on every article of the topic."""
+    site = make_site()
+    edit(site / "templates/article.html", "{% if page.topic %}",
+         "{% for other in page.topic.articles %}<i>{{ other.meta.summary }}</i>{% endfor %}{% if page.topic %}")
+    build_site(site)
+    change_summary(site)  # first.md: shown by second and third only through this loop
+    result = build_site(site)
+    fresh = {page.url for page in result.pages if page.fresh_html is not None}
+    assert {"/topic-a/first/", "/topic-a/second/", "/topic-a/third/"} <= fresh
+    assert "Where topic A starts." in (site / "_site/topic-a/third/index.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(site)
+
+
+def test_the_page_memo_key_changes_with_each_field_of_a_page():
+    """PageMemo fingerprints every field of Page and Topic; a new field turns it off until it does."""
+    from medsite import build as build_module
+    from medsite.site import Link, Page
+
+    assert build_module._MEMO_USABLE
+    assert build_module._reaches_topic_articles(("page", (("attr", "topic"), ("attr", "articles")), False))
+    assert build_module._reaches_topic_articles(("page", (("attr", "topic"),), False))
+    assert build_module._reaches_topic_articles(("page", (), False))
+    assert build_module._reaches_topic_articles(("page", (("item", "topic"), ("attr", "articles")), False))
+    assert not build_module._reaches_topic_articles(("page", (("attr", "topic"),), True))
+    assert not build_module._reaches_topic_articles(("page", (("attr", "topic"), ("attr", "size")), False))
+    assert not build_module._reaches_topic_articles(("page", (("attr", "series"),), False))
+
+    memo = build_module.PageMemo.__new__(build_module.PageMemo)
+    memo._topics = {}
+    base = Page("/a/", "page.html", "A", "S", "content/a.md", previous=Link("P", "/p/"), series=[Link("A", "/a/")])
+    variants = [base, Page("/b/", "page.html", "A", "S", "content/a.md"), Page("/a/", "page.html", "B", "S", "content/a.md"),
+                Page("/a/", "page.html", "A", "S", "content/a.md", next=Link("P", "/p/"), series=[Link("A", "/a/")]),
+                Page("/a/", "page.html", "A", "S", "content/a.md", previous=Link("P", "/p/"), series=[Link("A", "/b/")]),
+                Page("/a/", "page.html", "A", "S", "content/a.md", previous=Link("P", "/p/"), series=[Link("A", "/a/")],
+                     position=2)]
+    encoded = ["".join(f"{len(p)}:{p}" for p in memo._page_parts(page, False)) for page in variants]
+    assert len(set(encoded)) == len(variants)
