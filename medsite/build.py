@@ -90,6 +90,7 @@ class Builder:
     def __init__(self, config: SiteConfig, options: BuildOptions = BuildOptions()):
         self.options = options
         self.renderer = MarkdownRenderer()
+        self.resolved: dict = {}  # bodies with their links resolved, by assemble_site, for the next build
         self._use(config)
 
     def _use(self, config: SiteConfig) -> None:
@@ -144,7 +145,8 @@ class Builder:
         bodies = render_bodies(articles, renderer, self.cache, options.jobs, result.stats)
         clock.lap("markdown")
         site, found = assemble_site(config, articles, bodies, [a.rel for a in discovery.assets],
-                                    lambda text: renderer.render(text, "").html)
+                                    lambda text: renderer.render(text, "").html,
+                                    self.resolved if self.cache is not None else None)
         problems += found
         result.site = site
         clock.lap("assemble")

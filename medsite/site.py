@@ -88,8 +88,11 @@ def template_for(article: Article) -> str:
 
 
 def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str, RenderedBody],
-                  asset_rels: list[str], render_notice) -> tuple[Site, list[Problem]]:
-    """Lay out every page, order each series and resolve internal links; report site-wide problems."""
+                  asset_rels: list[str], render_notice, resolved: dict | None = None) -> tuple[Site, list[Problem]]:
+    """Lay out every page, order each series and resolve internal links; report site-wide problems.
+
+    `resolved`: kept by the caller between builds (a warm build.Builder); the bodies whose links
+    resolve as they did last time are not resolved again."""
     problems: list[Problem] = []
     by_rel = {a.rel: a for a in articles}
     topics = _topics(config, articles, render_notice, problems)
@@ -115,16 +118,39 @@ def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str,
     problems += _duplicate_urls(pages, asset_rels)
     url_of = _target_resolver(by_rel, asset_rels)
     content_shown = display_path(config.content_path, config.root)
+    still_resolved: dict = {}
     for page in pages:
         if page.body is None:
             continue
         problems += _check_links(page, url_of, content_shown)
         problems += [warning(page.source_shown, removal.line, removal.message) for removal in page.body.removed]
-        page.body_html = Markup(resolve_placeholders(page.body.html, page.url, url_of))
+        page.body_html = Markup(_resolve(page, url_of, resolved, still_resolved))
+    if resolved is not None:
+        resolved.clear()
+        resolved.update(still_resolved)
     nav = _links(config, "nav", url_of, problems)
     footer_links = _links(config, "footer_links", url_of, problems)
     pages.sort(key=lambda p: p.url)
     return Site(config, pages, list(topics.values()), nav, {rel: rel for rel in asset_rels}, footer_links), problems
+
+
+def _resolve(page: Page, url_of, earlier: dict | None, kept: dict) -> str:
+    """The page's body with its links resolved: as last time when every target it asked `url_of`
+    about still resolves the same (resolve_placeholders depends on nothing else)."""
+    key = (page.url, page.body.html)
+    known = earlier.get(key) if earlier is not None else None
+    if known is None or any(url_of(target) != url for target, url in known[0]):
+        answers = []
+
+        def recording(target: str) -> str | None:
+            url = url_of(target)
+            answers.append((target, url))
+            return url
+
+        html = resolve_placeholders(page.body.html, page.url, recording)
+        known = (tuple(answers), html)
+    kept[key] = known
+    return known[1]
 
 
 def _topics(config: SiteConfig, articles: list[Article], render_notice, problems) -> dict[str, Topic]:
@@ -171,16 +197,18 @@ def _link_series(pages: list[Page]) -> None:
         if page.topic is None or page.article is None:
             continue
         series = page.topic.articles
-        if id(series) not in places:
-            places[id(series)] = {id(article): index for index, article in enumerate(series)}
-        index = places[id(series)][id(page.article)]
+        if id(series) not in places:  # one Link per article, shared by the pages that show it (Links are frozen)
+            places[id(series)] = ({id(article): index for index, article in enumerate(series)},
+                                  [Link(a.meta.title, a.url) for a in series])
+        place, links = places[id(series)]
+        index = place[id(page.article)]
         page.position = index + 1
         if index > 0:
-            page.previous = Link(series[index - 1].meta.title, series[index - 1].url)
+            page.previous = links[index - 1]
         if index + 1 < len(series):
-            page.next = Link(series[index + 1].meta.title, series[index + 1].url)
+            page.next = links[index + 1]
         start = max(0, min(index - SERIES_WINDOW // 2, len(series) - SERIES_WINDOW))
-        page.series = [Link(a.meta.title, a.url) for a in series[start:start + SERIES_WINDOW]]
+        page.series = links[start:start + SERIES_WINDOW]
         page.first_number = start + 1
 
 

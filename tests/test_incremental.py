@@ -293,3 +293,21 @@ def test_the_page_memo_key_changes_with_each_field_of_a_page():
                      position=2)]
     encoded = ["".join(f"{len(p)}:{p}" for p in memo._page_parts(page, False)) for page in variants]
     assert len(set(encoded)) == len(variants)
+
+
+def test_a_warm_builder_follows_a_linked_article_to_its_new_url(make_site):
+    """Bodies whose links resolve as before are reused by a warm Builder; a link to an article
+    whose URL changed is resolved again, though the linking article did not change."""
+    site = make_site()
+    config, _ = load_config(site / "config.yaml", output_dir=str(site / "_site"))
+    builder = Builder(config)
+    assert builder.build().written
+    edit(site / "content/topic-a/first.md", "order: 1\n", "order: 1\nslug: start-here\n")
+    result = builder.build(config=load_config(site / "config.yaml", output_dir=str(site / "_site"))[0])
+    assert result.written, [str(p) for p in result.problems]
+    assert 'href="../start-here/"' in (site / "_site/topic-a/second/index.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(site)
+    edit(site / "content/topic-a/first.md", "slug: start-here\n", "")
+    assert builder.build(config=load_config(site / "config.yaml", output_dir=str(site / "_site"))[0]).written
+    assert 'href="../first/"' in (site / "_site/topic-a/second/index.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(site)
