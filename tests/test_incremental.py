@@ -311,3 +311,19 @@ def test_a_warm_builder_follows_a_linked_article_to_its_new_url(make_site):
     assert builder.build(config=load_config(site / "config.yaml", output_dir=str(site / "_site"))[0]).written
     assert 'href="../first/"' in (site / "_site/topic-a/second/index.html").read_text(encoding="utf-8")
     assert_same_as_clean_build(site)
+
+
+def test_a_manifest_reads_back_as_written_and_an_earlier_format_still_reads(tmp_path):
+    import pickle
+
+    from medsite import output
+
+    manifest = output._Manifest(7, {"a/index.html": output.FileRecord(b"d" * 16, 3, 4, 5, b"k" * 16),
+                                    "b.css": output.FileRecord(b"e" * 16, 1, 2, 3)}, b"inputs", ())
+    output._write(tmp_path / "m", manifest)
+    assert output._read(tmp_path / "m") == manifest
+    assert all(type(record) is output.FileRecord for record in output._read(tmp_path / "m").records.values())
+    (tmp_path / "old").write_bytes(pickle.dumps(manifest))
+    assert output._read(tmp_path / "old") == manifest
+    (tmp_path / "bad").write_bytes(pickle.dumps(("medsite-manifest-2", 7, {"a": (1, 2)}, b"", ())))
+    assert output._read(tmp_path / "bad") is None
