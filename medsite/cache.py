@@ -24,13 +24,13 @@ import pickle
 import types
 from importlib import metadata
 from io import BytesIO
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
 
-from .content import Article
+from .content import Article, SourceFile
 
 CACHE_FOLDER = ".medsite-cache"
 _PACKAGE = Path(__file__).resolve().parent
@@ -212,6 +212,11 @@ class _Pickler(pickle.Pickler):
             return _hashed, ("date", obj.toordinal())
         if kind == _DATACLASS:
             if cls is Article and obj.text_hash:  # all of it comes from its file's text
+                source = obj.source
+                if type(source) is SourceFile and isinstance(source.path, PurePath) and type(source.rel) is str \
+                        and type(source.shown) is str:  # its fields as text: quicker than pickling them
+                    return _hashed, ("article-file", digest(obj.text_hash, os.fspath(source.path), source.rel,
+                                                            source.shown))
                 return _hashed, ("article", self.keys.object_digest(obj, lambda: (obj.text_hash, obj.source)))
             names = _FIELDS[cls]
             values = (cls.__qualname__, *(getattr(obj, name) for name in names))
