@@ -13,6 +13,7 @@ import os
 import threading
 import time
 import datetime as dt
+import gc
 import hashlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields, replace
@@ -106,10 +107,16 @@ class Builder:
     def build(self, checks: tuple[StagedCheck, ...] = (), config: SiteConfig | None = None) -> BuildResult:
         if config is not None:
             self._use(config)
+        # The cyclic garbage collector would walk the whole site, cache and all, again and again
+        # while a build allocates: it waits till the end (reference counting still frees as it goes).
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             return self._build(checks)
         finally:
             self.output.release()
+            if collecting:
+                gc.enable()
 
     def _up_to_date(self, inputs: bytes, checks: tuple[StagedCheck, ...], result: BuildResult) -> bool:
         """With skip_when_unchanged: whether the live output was built from exactly `inputs` (then
