@@ -384,10 +384,10 @@ class PageMemo:
             raise ValueError("a name both shared and per page")
         self._templates: dict[str, tuple[bytes, str, tuple[str, ...], bool] | None] = {}
         self._topics: dict[tuple[int, bool], tuple[Topic, bytes]] = {}
-        try:
-            environment = keys.fingerprint((env.globals, env.filters, env.tests))
-            self._build = digest(b"page-memo-1", code_version(), environment, keys.fingerprint(site.config),
-                                 base_path_of(site.config))
+        try:  # the environment's fingerprint is the one the render keys use
+            self._build = None if keys.environment is None else digest(
+                b"page-memo-1", code_version(), keys.environment, keys.fingerprint(site.config),
+                base_path_of(site.config))
         except Exception:  # noqa: BLE001 - cannot be hashed: no memo
             self._build = None
 

@@ -248,20 +248,20 @@ class PageKeys:
         self._memo: dict[int, tuple[object, bytes | None]] = {}  # id -> (object kept alive, digest)
         self._templates: dict[str, tuple[bytes, tuple] | None] = {}
         try:  # filters and globals close over settings (the base URL) that shape the output
-            self._environment: bytes | None = self.fingerprint((env.globals, env.filters, env.tests))
+            self.environment: bytes | None = self.fingerprint((env.globals, env.filters, env.tests))
         except Exception:  # noqa: BLE001 - something that cannot be hashed: render every page
-            self._environment = None
+            self.environment = None
 
     def key(self, template: str, context: dict) -> bytes | None:
         """The page's render key, or None when it cannot be known (then it is always rendered)."""
         analysed = self._analyse(template)
-        if analysed is None or self._environment is None:
+        if analysed is None or self.environment is None:
             return None
         sources, paths = analysed
         try:
             values = tuple(self._lookup(context, path) for path in paths)
             # The paths come from the sources, so their digest stands for them.
-            return digest(code_version(), self._environment, sources, self._dumps(values))
+            return digest(code_version(), self.environment, sources, self._dumps(values))
         except Exception:  # noqa: BLE001 - a value that cannot be hashed: render the page
             return None
 
