@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from .config import SiteConfig, display_path
 from .frontmatter import split_front_matter
-from .htmlscan import VOID, iter_raw_tags, normalize_space, parse_attrs, visible_text
+from .htmlscan import END_TAG, RAW_TEXT, TOKEN, VOID, normalize_space, parse_attrs, raw_text_end, visible_text
 from .problems import Problem, error
 
 _HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(?![.\d]*[1-9])"
@@ -65,35 +65,51 @@ def page_footer_problem(html: str, disclaimer: Disclaimer) -> str | None:
     hidden_depth: int | None = None  # stack depth at which a hidden element opened
     collecting: list[str] | None = None
     footer_depth = 0
-    last = 0
-    for tag_name, raw_attrs, start, end, closing in iter_raw_tags(html):  # a scan of every page: kept cheap
-        if collecting is not None and hidden_depth is None:
-            collecting.append(html[last:start])
-        last = end
-        if closing:
-            if tag_name not in stack:
+    last = 0  # end of the previous tag, kept while collecting
+    position = 0
+    # This runs on every page of every build, so it walks `TOKEN` matches itself (the tags of
+    # `iter_raw_tags`) rather than through a generator, and does the least work per tag.
+    while True:
+        for match in TOKEN.finditer(html, position):
+            kind = match.lastindex
+            if kind is None:
+                continue  # a comment, declaration or processing instruction
+            tag_name = match[kind - 1].lower()  # groups kind - 1 and kind: name, attribute text
+            if collecting is not None:
+                if hidden_depth is None:
+                    collecting.append(html[last:match.start()])
+                last = match.end()
+            if kind == END_TAG:
+                # Most end tags close the innermost element; others pop up to theirs, if open.
+                if not stack or stack[-1] != tag_name and tag_name not in stack:
+                    continue
+                while stack:
+                    name = stack.pop()
+                    if hidden_depth is not None and len(stack) < hidden_depth:
+                        hidden_depth = None
+                    if collecting is not None and len(stack) < footer_depth:
+                        footers.append(" ".join(collecting))
+                        collecting = None
+                    if name == tag_name:
+                        break
                 continue
-            while stack:
-                name = stack.pop()
-                if hidden_depth is not None and len(stack) < hidden_depth:
-                    hidden_depth = None
-                if collecting is not None and len(stack) < footer_depth:
-                    footers.append(" ".join(collecting))
-                    collecting = None
-                if name == tag_name:
-                    break
-            continue
-        if tag_name in VOID or raw_attrs.rstrip().endswith("/"):
-            continue
-        if tag_name == "footer" and collecting is None and [s for s in stack if s != "html"] == ["body"]:
-            if _is_hidden(raw_attrs) or hidden_depth is not None:
-                return "the page footer is hidden"
-            collecting, footer_depth = [], len(stack) + 1
-        elif hidden_depth is None and (_is_hidden(raw_attrs) or tag_name in ("template", "noscript")):
-            if tag_name in ("body", "html"):
-                return "the page body is hidden"
-            hidden_depth = len(stack) + 1
-        stack.append(tag_name)
+            raw_attrs = match[kind]  # empty for half of the tags, which can neither self-close nor hide
+            if tag_name not in VOID and not (raw_attrs and raw_attrs.rstrip().endswith("/")):
+                if tag_name == "footer" and collecting is None and [s for s in stack if s != "html"] == ["body"]:
+                    if hidden_depth is not None or raw_attrs and _is_hidden(raw_attrs):
+                        return "the page footer is hidden"
+                    collecting, footer_depth, last = [], len(stack) + 1, match.end()
+                elif hidden_depth is None and (raw_attrs and _is_hidden(raw_attrs)
+                                               or tag_name in ("template", "noscript")):
+                    if tag_name in ("body", "html"):
+                        return "the page body is hidden"
+                    hidden_depth = len(stack) + 1
+                stack.append(tag_name)
+            if tag_name in RAW_TEXT:  # its content is text: scanning resumes at its end tag
+                position = raw_text_end(html, tag_name, match.end())
+                break
+        else:
+            break
     if collecting is not None:
         footers.append(" ".join(collecting))
     if not footers:

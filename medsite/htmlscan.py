@@ -11,12 +11,23 @@ import re
 from dataclasses import dataclass
 
 VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
-_TOKEN = re.compile(
-    r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<![^>]*>|<\?.*?>"
-    r"|<(?P<end>/)?(?P<tag>[A-Za-z][A-Za-z0-9:-]*)(?P<attrs>(?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
-    re.S)
+# End tags and start tags are separate alternatives so that `match.lastindex` tells them apart:
+# 2 for an end tag (groups 1 name, 2 attribute text), 4 for a start tag (groups 3 name, 4 attribute
+# text), None for comments, declarations and processing instructions. Possessive quantifiers:
+# each character can be read only one way, so they find the same matches without backtracking.
+_NAME_AND_ATTRS = r"""([A-Za-z][A-Za-z0-9:-]*+)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
+TOKEN = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<![^>]*>|<\?.*?>"
+                   rf"|</{_NAME_AND_ATTRS}|<{_NAME_AND_ATTRS}", re.S)
+END_TAG, START_TAG = 2, 4  # values of `match.lastindex`
 _ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 _RAW_TEXT = {"script": re.compile(r"</script\s*>", re.I), "style": re.compile(r"</style\s*>", re.I)}
+RAW_TEXT = frozenset(_RAW_TEXT)  # elements whose content is text, not tags
+
+
+def raw_text_end(html: str, name: str, position: int) -> int:
+    """Where the content of the raw-text element `name`, starting at `position`, ends: its end tag."""
+    end = _RAW_TEXT[name].search(html, position)
+    return end.start() if end else len(html)
 
 
 @dataclass(frozen=True)
@@ -49,22 +60,22 @@ def iter_tags(html: str):
 
 def iter_raw_tags(html: str):
     """The tags of `iter_tags` as (name, attribute text, start, end, closing), attributes unparsed:
-    cheaper for a scan of every page that needs few of them (the disclaimer check)."""
+    cheaper for a scan of every page that needs few of them."""
     position = 0
     while True:
-        match = _TOKEN.search(html, position)
-        if match is None:
+        # One `finditer` per stretch between raw-text elements, restarted at their end tag.
+        for match in TOKEN.finditer(html, position):
+            kind = match.lastindex
+            if kind is None:
+                continue
+            name, attrs = match.group(kind - 1, kind)
+            name = name.lower()
+            yield name, attrs, match.start(), match.end(), kind == END_TAG
+            if kind == START_TAG and name in RAW_TEXT:
+                position = raw_text_end(html, name, match.end())
+                break
+        else:
             return
-        position = match.end()
-        name = match.group("tag")
-        if name is None:
-            continue
-        name = name.lower()
-        closing = match.group("end") is not None
-        yield name, match.group("attrs") or "", match.start(), position, closing
-        if not closing and name in _RAW_TEXT:
-            end = _RAW_TEXT[name].search(html, position)
-            position = end.start() if end else len(html)
 
 
 # Start tags that have attributes, and the start of raw-text elements (whose content is skipped).
