@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import markdown
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
 from .sanitize import Removal, sanitize_body
 
@@ -91,6 +91,25 @@ class _LinkCollector(Treeprocessor):
             element.set(attribute, PLACEHOLDER + target + suffix)
 
 
+# Each inline pattern of Python-Markdown (and of EXTENSIONS), with what every match of it contains.
+_INLINE_NEEDLES = {"backtick": ("`",), "escape": ("\\",), "footnote": ("[",), "reference": ("[",), "link": ("[",),
+                   "image_link": ("[",), "image_reference": ("[",), "short_reference": ("[",),
+                   "short_image_ref": ("[",), "autolink": ("<",), "automail": ("<",), "linebreak": ("  \n",),
+                   "html": ("<",), "entity": ("&",), "em_strong": ("*", "_")}
+_ANY_NEEDLE = re.compile("|".join(sorted({re.escape(n) for needles in _INLINE_NEEDLES.values() for n in needles})))
+
+
+class _GatedInlineProcessor(InlineProcessor):
+    """Python-Markdown's inline processor, which tries every inline pattern on every piece of text
+    (a third of all Markdown time). Text holding none of the needles of any pattern is returned as
+    it is, which is what trying them all gives."""
+
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802 - overrides
+        if _ANY_NEEDLE.search(data) is None:
+            return data
+        return super()._InlineProcessor__handleInline(data, patternIndex)
+
+
 class _MedsiteExtension(Extension):
     def __init__(self, owner: "MarkdownRenderer"):
         super().__init__()
@@ -98,6 +117,11 @@ class _MedsiteExtension(Extension):
 
     def extendMarkdown(self, md):
         md.treeprocessors.register(_LinkCollector(md, self.owner), "medsite_links", 1)
+        # Gated only while every pattern is one whose needles are known (another one turns it off).
+        names = {item.name for item in md.inlinePatterns._priority}
+        if names <= _INLINE_NEEDLES.keys() and hasattr(InlineProcessor, "_InlineProcessor__handleInline"):
+            inline = next(item for item in md.treeprocessors._priority if item.name == "inline")
+            md.treeprocessors.register(_GatedInlineProcessor(md), "inline", inline.priority)
 
 
 class MarkdownRenderer:

@@ -7,6 +7,7 @@ medical site's settings must not pass silently).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as dt
 import difflib
 import types
@@ -52,6 +53,12 @@ def _same_shape(tp, value) -> bool:
     return False
 
 
+@functools.cache
+def _shape(cls) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+    """A dataclass's type hints and the fields YAML may set (resolving hints costs more than reading)."""
+    return get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls) if f.init and not f.metadata.get("internal")}
+
+
 class Reader:
     """Builds dataclass instances from YAML data, collecting problems with file lines."""
 
@@ -70,8 +77,7 @@ class Reader:
             self.fail(line, key_path, f"expected a mapping, got {_describe(data)}")
             return None
         lines = data.lines if isinstance(data, LineMap) else {}
-        hints = get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.init and not f.metadata.get("internal")}
+        hints, fields = _shape(cls)
         values: dict[str, Any] = {}
         ok = True
         for key, value in data.items():
