@@ -6,8 +6,9 @@ and `<loc>` in sitemap.xml, each resolved against the URL of the file it is in. 
 reported where a person can fix it: the article line it was written on, the template or config
 line that produced it, or the static file that holds it.
 
-list the output -> scan each file, resolve and look up its links -> check fragments across pages
--> locate the sources of the broken ones -> problems
+list the output -> scan each file, resolve its links (or take both from the cache, by the file's
+bytes) -> look up the targets and fragments across pages -> scan again only the files with a broken
+link, to locate their sources -> problems
 
 Decisions: a bare `#` and `#top` are fine (browsers scroll to the top, per the HTML standard);
 a link to a folder without the trailing slash is fine when the folder has index.html (servers
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import html as htmllib
 import json
 import multiprocessing
@@ -30,10 +32,11 @@ import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .build import BuildOptions, BuildResult, build
+from .cache import CACHE_FOLDER, Store, code_version, digest
 from .config import SiteConfig, display_path, load_config
 from .content import url_to_file
 from .htmlscan import LineIndex, iter_start_tags, iter_tags
@@ -78,26 +81,52 @@ class Output:
 
 
 def list_output(folder: Path) -> Output:
-    """Every file and folder of the built site."""
+    """Every file and folder of the built site (like os.walk, without its per-folder relpath)."""
     output = Output(folder)
-    root = str(folder)
-    for current, dirs, names in os.walk(root):
-        rel_dir = os.path.relpath(current, root).replace(os.sep, "/")
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        output.folders.update(prefix + d for d in dirs)
-        output.files.update(prefix + name for name in names)
+    todo = [(str(folder), "")]
+    while todo:
+        path, prefix = todo.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if _is_folder(entry):
+                output.folders.add(rel)
+                if not entry.is_symlink():  # as os.walk: a linked folder is listed, not entered
+                    todo.append((entry.path, rel + "/"))
+            else:
+                output.files.add(rel)
     return output
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def is_scanned(rel: str) -> bool:
+    """Whether an output file can hold links: a page, a style sheet, the sitemap."""
+    return rel.endswith((".html", ".htm", ".css")) or rel == "sitemap.xml"
 
 
 def scan_file(folder: Path, rel: str) -> tuple[set[str] | None, list[FoundLink]]:
     """The ids (None when not a page) and links of one output file: a page, a style sheet, the sitemap."""
+    if not is_scanned(rel):
+        return None, []
+    return scan_text(rel, _read_text(folder / rel))
+
+
+def scan_text(rel: str, text: str) -> tuple[set[str] | None, list[FoundLink]]:
+    """The ids (None when not a page) and links of the text of the output file `rel`."""
     if rel.endswith((".html", ".htm")):
-        return scan_html(_read_text(folder / rel), rel)
+        return scan_html(text, rel)
     if rel.endswith(".css"):
-        return None, scan_css(_read_text(folder / rel), rel)
-    if rel == "sitemap.xml":
-        return None, scan_sitemap(_read_text(folder / rel), rel)
-    return None, []
+        return None, scan_css(text, rel)
+    return None, scan_sitemap(text, rel)
 
 
 def _read_text(path: Path) -> str:
@@ -268,50 +297,57 @@ class TargetFinder:
 
 @dataclass
 class Findings:
-    """What checking the links of some files found."""
+    """What checking the links of the output found."""
 
-    ids: dict[str, set[str]] = field(default_factory=dict)  # page -> its ids (and <a name>s)
+    ids: dict[str, frozenset[str]] = field(default_factory=dict)  # page -> its ids (and <a name>s)
     broken: list[Broken] = field(default_factory=list)
     anchored: list[tuple[FoundLink, str, str]] = field(default_factory=list)  # (link, page, #fragment)
     external: dict[str, list[FoundLink]] = field(default_factory=dict)  # URL -> where it is linked
     links: int = 0
 
-    def add(self, other: "Findings") -> None:
-        self.ids.update(other.ids)
-        self.broken += other.broken
-        self.anchored += other.anchored
-        for url, links in other.external.items():
-            self.external.setdefault(url, []).extend(links)
-        self.links += other.links
+
+class FileLinks(NamedTuple):
+    """What the check needs of one output file, whatever else the site holds: so it can be kept by
+    a digest of the file's bytes and the base URL its links were resolved against (`file_key`)."""
+
+    ids: frozenset[str] | None  # a page's ids (and <a name>s); None when not a page
+    links: int
+    targets: tuple[tuple[str, str], ...]  # each (site path, fragment) it links to, once
+    external: tuple[tuple[str, FoundLink], ...]  # (URL, link) of each link to another site, in order
+    flagged: bool  # an empty address or a link outside the site: broken whatever else the site holds
 
 
 PARALLEL_FROM = 2000  # fewer files than this: one process (starting workers costs more)
+LINKS_CACHE = "links"  # the name of the store of FileLinks in .medsite-cache/
 
 
-def find_broken(output: Output, resolver: Resolver, jobs: int | None = None) -> Findings:
+def links_cache(config: SiteConfig) -> Store:
+    """The store of scanned output files, beside the build's cache."""
+    return Store(config.root / CACHE_FOLDER, LINKS_CACHE)
+
+
+def find_broken(output: Output, resolver: Resolver, jobs: int | None = None,
+                cache: Store | None = None) -> Findings:
     """Every broken internal link, and the external URLs with where they are.
 
-    Each file is checked on its own (in several processes for a large site: each inherits the
-    file list by fork and returns only what needs more than that file); fragments are checked
-    once the ids of every page are known.
+    Each file is scanned on its own (or taken from `cache` when its bytes are unchanged), giving
+    its ids and the site paths it links to; whether those exist is looked up against the whole
+    output. Only a file with something missing is scanned again for the exact broken links.
     """
-    rels = sorted(output.files)
-    jobs = min(jobs or os.cpu_count() or 1, len(rels) // PARALLEL_FROM)
-    findings = Findings()
-    # fork copies only the calling thread: a process running other threads (a server) stays serial.
-    if jobs < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        findings.add(check_files(output, resolver, rels))
-    else:
-        global _share_job
-        _share_job = (output, resolver, rels)
-        size = -(-len(rels) // (jobs * 4))
-        shares = [(start, start + size) for start in range(0, len(rels), size)]
-        try:
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                for found in pool.map(_check_share, shares):
-                    findings.add(found)
-        finally:
-            _share_job = None
+    rels = sorted(rel for rel in output.files if is_scanned(rel))
+    summaries = summarize_files(output.folder, resolver, rels, jobs, cache)
+    findings = Findings(ids={rel: s.ids for rel, s in zip(rels, summaries) if s.ids is not None})
+    finder = TargetFinder(output)
+    suspects = []
+    for rel, summary in zip(rels, summaries):
+        findings.links += summary.links
+        for url, link in summary.external:
+            findings.external.setdefault(url, []).append(link)
+        if _may_be_broken(summary, finder, findings.ids):
+            suspects.append(rel)
+    for broken, anchored in _map_files(functools.partial(_check_files, output, resolver), suspects, jobs):
+        findings.broken += broken
+        findings.anchored += anchored
     for link, page, fragment in findings.anchored:
         reason = fragment_problem(fragment, findings.ids[page],
                                   "this page" if page == link.file else resolver.site_url(page))
@@ -320,52 +356,135 @@ def find_broken(output: Output, resolver: Resolver, jobs: int | None = None) -> 
     return findings
 
 
-_share_job = None  # what forked workers check: set only while they run
+def summarize_files(folder: Path, resolver: Resolver, rels: list[str], jobs: int | None,
+                    cache: Store | None) -> list[FileLinks]:
+    """The FileLinks of each file: from `cache` when it has the file's bytes, else scanned (and kept)."""
+    summarize = functools.partial(_summarize_files, folder, resolver)
+    if cache is None:
+        return [summary for _, summary in _map_files(summarize, rels, jobs)]
+    known = [cache.get(file_key(resolver, rel, (folder / rel).read_bytes())) for rel in rels]
+    scanned = iter(_map_files(summarize, [rel for rel, summary in zip(rels, known) if summary is None], jobs))
+    summaries = []
+    for summary in known:
+        if summary is None:
+            key, summary = next(scanned)  # keyed by the bytes that were scanned
+            cache.put(key, summary)
+        summaries.append(summary)
+    cache.save()
+    return summaries
 
 
-def _check_share(share: tuple[int, int]) -> Findings:
-    output, resolver, rels = _share_job
-    return check_files(output, resolver, rels[share[0]:share[1]])
+def file_key(resolver: Resolver, rel: str, data: bytes) -> bytes:
+    """What a file's FileLinks come from: its path and bytes, the base URL and medsite's code."""
+    return digest(code_version(), resolver.base_url, rel, data)
 
 
-def check_files(output: Output, resolver: Resolver, rels: list[str]) -> Findings:
-    """Scan the given output files; resolve and look up each link, keeping only what is not plainly fine."""
+def _summarize_files(folder: Path, resolver: Resolver, rels: list[str]) -> list[tuple[bytes, FileLinks]]:
+    return [summarize_file(folder, resolver, rel) for rel in rels]
+
+
+def summarize_file(folder: Path, resolver: Resolver, rel: str) -> tuple[bytes, FileLinks]:
+    """(file_key, FileLinks) of one output file."""
+    data = (folder / rel).read_bytes()
+    ids, links = scan_text(rel, data.decode("utf-8", errors="replace"))
+    targets: dict[tuple[str, str], None] = {}
+    external = []
+    flagged = False
+    for link, target in _resolved(links, resolver):
+        if target is None or target.kind == "outside":
+            flagged = True
+        elif target.kind == "external":
+            external.append((target.path, link))
+        elif target.kind == "site":
+            targets[target.path, target.fragment] = None
+    summary = FileLinks(None if ids is None else frozenset(ids), len(links), tuple(targets), tuple(external), flagged)
+    return file_key(resolver, rel, data), summary
+
+
+def _resolved(links: list[FoundLink], resolver: Resolver) -> Iterator[tuple[FoundLink, Target | None]]:
+    """Each link with where it points (None: the address is empty); a bare '#' goes nowhere to check."""
+    for link in links:
+        value = link.value.strip()
+        if not value:
+            yield link, None
+        elif value != "#":
+            yield link, resolver.resolve(link.file, value)
+
+
+def _may_be_broken(summary: FileLinks, finder: TargetFinder, ids: dict[str, frozenset[str]]) -> bool:
+    """Whether a file links to something missing: a file, a page, or an id on a page."""
+    if summary.flagged:
+        return True
+    for path, fragment in summary.targets:
+        file, _ = finder.find(path)
+        if file is None or (fragment and file.endswith((".html", ".htm")) and not fragment_found(fragment, ids[file])):
+            return True
+    return False
+
+
+def _map_files(function, rels: list[str], jobs: int | None) -> list:
+    """`function(rels)`, a list with one item per file, in several processes for many files. Each
+    worker inherits `function` (and what it holds, such as the file list) by fork."""
+    jobs = min(jobs or os.cpu_count() or 1, len(rels) // PARALLEL_FROM)
+    # fork copies only the calling thread: a process running other threads (a server) stays serial.
+    if jobs < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return function(rels)
+    global _share_job
+    _share_job = (function, rels)
+    size = -(-len(rels) // (jobs * 4))
+    shares = [(start, start + size) for start in range(0, len(rels), size)]
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            return [item for items in pool.map(_run_share, shares) for item in items]
+    finally:
+        _share_job = None
+
+
+_share_job = None  # (function, files) that forked workers run: set only while they run
+
+
+def _run_share(share: tuple[int, int]) -> list:
+    function, rels = _share_job
+    return function(rels[share[0]:share[1]])
+
+
+def _check_files(output: Output, resolver: Resolver, rels: list[str]) -> list[tuple[list[Broken], list]]:
     finder = TargetFinder(output)
-    findings = Findings()
-    for rel in rels:
-        ids, links = scan_file(output.folder, rel)
-        if ids is not None:
-            findings.ids[rel] = ids
-        findings.links += len(links)
-        for link in links:
-            value = link.value.strip()
-            if not value:
-                findings.broken.append(Broken(link, "", "the address is empty"))
-                continue
-            if value == "#":
-                continue
-            target = resolver.resolve(link.file, value)
-            if target.kind == "external":
-                findings.external.setdefault(target.path, []).append(link)
-            elif target.kind == "outside":
-                findings.broken.append(Broken(link, target.path, f"points outside the site ({resolver.base_url}); "
-                                                                 "write a relative link", WARNING))
-            elif target.kind == "site":
-                file, reason = finder.find(target.path)
-                if file is None:
-                    findings.broken.append(Broken(link, resolver.site_url(target.path), reason))
-                elif target.fragment and file.endswith((".html", ".htm")):
-                    findings.anchored.append((link, file, target.fragment))
-    return findings
+    return [check_file(output.folder, rel, finder, resolver) for rel in rels]
 
 
-def fragment_problem(fragment: str, ids: set[str], where: str) -> str | None:
-    """Why `#fragment` finds nothing among the page's ids, with the nearest id; None when it does."""
+def check_file(folder: Path, rel: str, finder: TargetFinder,
+               resolver: Resolver) -> tuple[list[Broken], list[tuple[FoundLink, str, str]]]:
+    """The broken links of one file, and its links to ids on pages (checked once all ids are known)."""
+    broken, anchored = [], []
+    _, links = scan_file(folder, rel)
+    for link, target in _resolved(links, resolver):
+        if target is None:
+            broken.append(Broken(link, "", "the address is empty"))
+        elif target.kind == "outside":
+            broken.append(Broken(link, target.path, f"points outside the site ({resolver.base_url}); "
+                                                    "write a relative link", WARNING))
+        elif target.kind == "site":
+            file, reason = finder.find(target.path)
+            if file is None:
+                broken.append(Broken(link, resolver.site_url(target.path), reason))
+            elif target.fragment and file.endswith((".html", ".htm")):
+                anchored.append((link, file, target.fragment))
+    return broken, anchored
+
+
+def fragment_found(fragment: str, ids: frozenset[str]) -> bool:
+    """Whether `#fragment` goes somewhere on a page with these ids ('#top' and text fragments always do)."""
     if fragment in ids or fragment.lower() == "top" or fragment.startswith(":~:"):
-        return None  # '#top' scrolls to the top; ':~:text=' is a text fragment, not an id
-    decoded = unicodedata.normalize("NFC", unquote(fragment))
-    if decoded in ids:
+        return True  # '#top' scrolls to the top; ':~:text=' is a text fragment, not an id
+    return unicodedata.normalize("NFC", unquote(fragment)) in ids
+
+
+def fragment_problem(fragment: str, ids: frozenset[str], where: str) -> str | None:
+    """Why `#fragment` finds nothing among the page's ids, with the nearest id; None when it does."""
+    if fragment_found(fragment, ids):
         return None
+    decoded = unicodedata.normalize("NFC", unquote(fragment))
     message = f"no heading with id '{decoded}' on {where}"
     nearest = difflib.get_close_matches(decoded, ids, n=1, cutoff=0.6)
     if nearest:
@@ -576,11 +695,12 @@ class LinkReport:
 
 
 def check_output(folder: Path, config: SiteConfig, result: BuildResult | None = None,
-                 external=None) -> LinkReport:
+                 external=None, cache: Store | None = None) -> LinkReport:
     """Check every link in the built site in `folder`. `external`, when given, checks the links to
-    other sites: {url: [FoundLink where it is]} -> (broken links, other problems)."""
+    other sites: {url: [FoundLink where it is]} -> (broken links, other problems). `cache` (see
+    `links_cache`) keeps what each file holds, so an unchanged file is not scanned again."""
     resolver = Resolver(config.base_url)
-    findings = find_broken(list_output(folder), resolver)
+    findings = find_broken(list_output(folder), resolver, cache=cache)
     broken = findings.broken
     problems: list[Problem] = []
     if external is not None:
@@ -633,7 +753,7 @@ class SiteCheck:
             from .external import CACHE_FILE, ExternalChecker
             external = ExternalChecker(config.root / CACHE_FILE,
                                        report_at=display_path(config.config_path, config.root)).check
-        report = check_output(staged, config, result, external)
+        report = check_output(staged, config, result, external, links_cache(config))
         self.pages, self.links = report.pages, report.links
         return report.problems + lint_problems(config, result, report.problems, self.today)
 
