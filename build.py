@@ -1,8 +1,6 @@
 #!/usr/bin/env python3
 """medsite's command: `python build.py build|check|serve|new|lint` (see README.md)."""
-import sys
-
-from medsite.cli import main
+from medsite.cli import run_as_program
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_as_program()

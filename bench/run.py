@@ -197,7 +197,7 @@ def bench_size(site: Site, runs: int, rows: list[Row], stages: dict, sizes: dict
                     f"{result.stats['bodies_converted']} bodies converted"))
 
     config, _ = load_config(site.config)
-    builder = Builder(config)
+    builder = Builder(config, BuildOptions(quick=True))  # as the preview server keeps one
     builder.build()
     warm = []
     for run in range(runs):

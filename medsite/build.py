@@ -22,10 +22,12 @@ from typing import Callable
 
 from markupsafe import Markup
 
-from .cache import CACHE_FOLDER, BuildCache, PageKeys, Store, article_key, body_key, code_version, digest, input_digest
+from .cache import (CACHE_FOLDER, BuildCache, PageKeys, Store, article_key, body_key, code_version, digest, input_digest,
+                    inputs_fingerprint, reaches_topic_articles)
 from .config import SiteConfig, display_path
 from .content import (Article, Discovery, SourceFile, discover, is_ignored_name, parse_article, read_source,
                       url_to_file)
+from . import quick
 from .disclaimer import Disclaimer, enforce, load_disclaimer
 from .markdown import MarkdownRenderer, RenderedBody
 from .output import FileRecord, OutputFile, OutputFolder
@@ -49,6 +51,9 @@ class BuildOptions:
     # Stop early, leaving `site` and `pages` empty, when the live output was built from exactly
     # these inputs (the command line does; callers that inspect the result do not).
     skip_when_unchanged: bool = False
+    # Take the quick way (quick.py) when only some articles' text changed: `site` is then None and
+    # `pages` holds only the pages rendered again (the command line and the preview server do).
+    quick: bool = False
 
 
 @dataclass
@@ -62,6 +67,11 @@ class BuildResult:
     # What was done again: articles_parsed, bodies_converted, pages_rendered, pages_kept.
     stats: dict[str, int] = field(default_factory=dict)
     up_to_date: bool = False  # nothing had changed: the output was left as it was (skip_when_unchanged)
+
+    @property
+    def page_count(self) -> int:
+        """The pages of the site built (a quick rebuild renders only some of them)."""
+        return self.stats.get("pages", len(self.pages))
 
 
 # A check run on the staged output before it is swapped in: (staged folder, result) -> problems.
@@ -103,6 +113,7 @@ class Builder:
             self.page_memo = Store(state, "pagekeys") if self.options.use_cache else None
         if getattr(self, "output", None) is None or self.output.out != config.output_path:
             self.output = OutputFolder(config.output_path, state)
+            self.state: quick.SiteState | None = None  # the last build's, once known (quick.py)
 
     def build(self, checks: tuple[StagedCheck, ...] = (), config: SiteConfig | None = None) -> BuildResult:
         if config is not None:
@@ -121,15 +132,17 @@ class Builder:
     def _up_to_date(self, inputs: bytes, checks: tuple[StagedCheck, ...], result: BuildResult) -> bool:
         """With skip_when_unchanged: whether the live output was built from exactly `inputs` (then
         `result` says so and repeats that build's warnings)."""
-        options = self.options
-        if not options.skip_when_unchanged or self.cache is None or checks or not options.write:
+        if not self.options.skip_when_unchanged or not self._may_skip(checks):
             return False
         earlier = self.output.built_from(inputs)
         if earlier is None:
             return False
-        result.problems[:] = earlier
+        result.problems[:] = earlier[1]
         result.written = result.up_to_date = True
         return True
+
+    def _may_skip(self, checks: tuple[StagedCheck, ...]) -> bool:
+        return self.cache is not None and not checks and self.options.write
 
     def _build(self, checks: tuple[StagedCheck, ...]) -> BuildResult:
         config, options, renderer = self.config, self.options, self.renderer
@@ -139,13 +152,19 @@ class Builder:
 
         discovery, found = discover(config)
         problems += found
+        settings = repr((options.drafts, options.content_security_policy))
+        fingerprint = inputs_fingerprint(config, [asset.path for asset in discovery.assets], settings)
+        if options.quick and not found and self._may_skip(checks) and self._quick(discovery, fingerprint, result):
+            return result
+        read_at_ns = time.time_ns()
         texts = read_sources(discovery, problems)
-        inputs = input_digest(config, [(source.rel, text) for source, text in texts],
-                              [asset.path for asset in discovery.assets],
-                              repr((options.drafts, options.content_security_policy)))
+        inputs = input_digest(fingerprint, [(item.source.rel, item.key) for item in texts])
         if self._up_to_date(inputs, checks, result):
             return result
-        articles = load_articles(texts, options, problems, self.cache, result.stats)
+        own_problems: dict[str, list[Problem]] = {}
+        articles = load_articles(texts, options, problems, self.cache, result.stats, own_problems)
+        read = [replace(item, text="") for item in texts]  # what the state keeps; the texts are done with
+        del texts
         clock.lap("load")
         disclaimer, found = load_disclaimer(config, lambda text: renderer.render(text, "").html)
         problems += found
@@ -153,7 +172,7 @@ class Builder:
         clock.lap("markdown")
         site, found = assemble_site(config, articles, bodies, [a.rel for a in discovery.assets],
                                     lambda text: renderer.render(text, "").html,
-                                    self.resolved if self.cache is not None else None)
+                                    self.resolved if self.cache is not None else None, own_problems)
         problems += found
         result.site = site
         clock.lap("assemble")
@@ -172,7 +191,12 @@ class Builder:
             memo = PageMemo(self.page_memo, keys, site, env, shared_context(
                 site, disclaimer, options.content_security_policy, entries))
             kept, todo, pending = memo.keep_unchanged(live, out)
-        pages, found = render_site(site, env, disclaimer, options, reuse, entries, todo)
+        staging = options.write and not has_errors(problems)
+        if staging:  # pages are written while others are rendered
+            self.output.begin_stage(live)
+            self.output.add(map(page_file, kept))
+        pages, found = render_site(site, env, disclaimer, options, reuse, entries, todo,
+                                   sink=(lambda done: self.output.add(map(page_file, done))) if staging else None)
         problems += found
         if self.page_memo is not None:
             for page in pages:
@@ -188,12 +212,13 @@ class Builder:
         result.stats["pages_rendered"] = sum(page.fresh_html is not None for page in pages)
         result.stats["pages_kept"] = len(pages) - result.stats["pages_rendered"]
         clock.lap("templates")
-        if has_errors(problems) or not options.write:
+        if has_errors(problems) or not staging:
             return result
-        files = output_files(config, site, pages, discovery, problems, entries)
+        files = output_files(config, site, {page.file for page in pages}, discovery, problems, entries)
         if has_errors(problems):
             return result
-        staged, found = self.output.stage(files, live)
+        self.output.add(files)
+        staged, found = self.output.finish_stage()
         problems += found
         clock.lap("write")
         for check in checks:
@@ -204,41 +229,127 @@ class Builder:
         self.output.swap_into_place(inputs, tuple(problems))
         result.written = True
         clock.lap("write")
+        if self.cache is not None:
+            self.state = quick.make_state(fingerprint, inputs, discovery, read, articles, bodies, site, entries,
+                                          problems, own_problems, read_at_ns)
+            quick.save(self.state, self.cache.folder)
+            clock.lap("write")
         return result
 
+    def _quick(self, discovery: Discovery, fingerprint: bytes, result: BuildResult) -> bool:
+        """Rebuild the quick way (quick.py) when it applies; whether it did."""
+        clock = _Clock(result.timings)
+        state = self.state or quick.load(self.cache.folder, discovery)
+        if state is None:
+            return False
+        found = quick.changed_articles(state, discovery, fingerprint, self.renderer)
+        clock.lap("load")
+        if found is None:
+            return False
+        changes, refreshed = found
+        earlier = self.output.built_from(state.inputs)  # the live output is the state's, untouched
+        if earlier is None:
+            return False
+        live, earlier_problems = earlier
+        if not changes:  # some files were only touched
+            state.articles.update(refreshed)
+            result.problems[:] = earlier_problems
+            result.written = result.up_to_date = True
+            if refreshed:
+                quick.save_changes(state, self.cache.folder, [], refreshed)
+            self.state = state
+            return True
+        config, options = self.config, self.options
+        disclaimer, problems = load_disclaimer(config, lambda text: self.renderer.render(text, "").html)
+        if disclaimer is None or problems:
+            return False
+        env = make_environment(config)
+        keys = PageKeys(env)
+        paths = set()
+        for change in changes:
+            analysed = keys._analyse(change.page.template)
+            if analysed is None or not quick.reads_only_own_article(analysed[1]):
+                return False
+            paths.update(analysed[1])
+        # Unread values are not needed: the search entries are loaded only for a template that shows them.
+        entries = state.search_entries() if any(path[0] == "search_entries" for path in paths) else []
+        self.state = None  # changed below: valid again once the output is swapped in
+        problems = quick.apply(state, changes, refreshed, display_path(config.content_path, config.root))
+        clock.lap("assemble")
+        out = f"{self.output.out}/"
+        pages, found = render_site(state.site, env, disclaimer, options, page_reuse(keys, live, out),
+                                   entries, [change.page for change in changes])
+        problems += found
+        result.problems[:] = problems
+        result.pages = pages
+        result.stats.update(articles_parsed=len(changes), bodies_converted=len(changes), pages=len(state.site.pages),
+                            pages_rendered=sum(page.fresh_html is not None for page in pages))
+        result.stats["pages_kept"] = result.stats["pages"] - result.stats["pages_rendered"]
+        clock.lap("templates")
+        if has_errors(problems):
+            return True
+        fresh = [page_file(page) for page in pages]
+        changed_files = {item.rel for item in fresh}
+        staged, found = self.output.stage(fresh, live, kept=[rel for rel in live if rel not in changed_files])
+        problems += found
+        if has_errors(problems):
+            result.problems[:] = problems
+            return True
+        self.output.swap_into_place(state.inputs, tuple(problems))
+        result.written = True
+        self.state = state
+        quick.save_changes(state, self.cache.folder, changes, refreshed)
+        clock.lap("write")
+        return True
 
-def read_sources(discovery: Discovery, problems: list[Problem]) -> list[tuple[SourceFile, str]]:
+
+@dataclass(frozen=True)
+class SourceText:
+    """An article file's text as read, with what says later whether it is still the same."""
+
+    source: SourceFile
+    text: str
+    key: bytes  # cache.article_key: names the text
+    stat: os.stat_result
+
+
+def read_sources(discovery: Discovery, problems: list[Problem]) -> list[SourceText]:
     """The text of every article that can be read."""
     texts = []
     for source in discovery.articles:
-        text, found = read_source(source)
+        text, stat, found = read_source(source)
         problems += found
         if text is not None:
-            texts.append((source, text))
+            texts.append(SourceText(source, text, article_key(source, text), stat))
     return texts
 
 
-def load_articles(texts: list[tuple[SourceFile, str]], options: BuildOptions, problems: list[Problem],
-                  cache: BuildCache | None = None, stats: dict[str, int] | None = None) -> list[Article]:
-    """Every article from its text; front matter is parsed again only for texts that changed."""
-    loaded: list[tuple[SourceFile, bytes, Article | str]] = []  # an Article from the cache, or text to parse
-    for source, text in texts:
-        key = article_key(source.rel, text)
-        article = cache.articles.get(key) if cache is not None else None
-        loaded.append((source, key, article if article is not None else text))
-    todo = [(source, text) for source, _, text in loaded if isinstance(text, str)]
+def load_articles(texts: list[SourceText], options: BuildOptions, problems: list[Problem],
+                  cache: BuildCache | None = None, stats: dict[str, int] | None = None,
+                  own_problems: dict[str, list[Problem]] | None = None) -> list[Article]:
+    """Every article from its text; front matter is parsed again only for texts that changed.
+    `own_problems` (when given) gets each article's problems by its rel."""
+    loaded: list[tuple[SourceText, tuple | None]] = []  # with (article, problems) from the cache
+    for item in texts:
+        known = cache.articles.get(item.key) if cache is not None else None
+        loaded.append((item, known))
+    todo = [(item.source, item.text) for item, known in loaded if known is None]
     jobs = worker_count(options.jobs, len(todo))
     parsed = iter(map_in_processes(_parse_chunk, todo, jobs) if jobs > 1 else _parse_chunk(todo))
     articles = []
-    for source, key, article in loaded:
-        if isinstance(article, str):
+    for item, known in loaded:
+        if known is None:
             article, found = next(parsed)
-            problems += found
-            if article is not None and cache is not None:
-                cache.articles.put(key, replace(article, source=None))  # set again below: cheaper to load
+            if article is not None and cache is not None:  # the source is set again below: cheaper to load
+                cache.articles.put(item.key, (replace(article, source=None), tuple(found)))
+        else:
+            article, found = known
+        problems += found
+        if own_problems is not None:
+            own_problems[item.source.rel] = list(found)
         if article is not None and (options.drafts or not article.meta.draft):
             # The same file, perhaps shown from elsewhere; text_hash lets cache.PageKeys hash it quickly.
-            articles.append(replace(article, source=source, text_hash=key.hex()))
+            articles.append(replace(article, source=item.source, text_hash=item.key.hex()))
     if stats is not None:
         stats["articles_parsed"] = len(todo)
     return articles
@@ -280,11 +391,18 @@ def worker_count(jobs: int | None, items: int) -> int:
     return max(1, min(jobs or os.cpu_count() or 1, items // (PARALLEL_FROM // 2)))
 
 
-def map_in_processes(function, items: list, jobs: int, initializer=None, chunk: int = 50) -> list:
-    """`function` (taking and returning a list) over `items` in chunks, in `jobs` forked processes."""
+def map_in_processes(function, items: list, jobs: int, initializer=None, chunk: int = 50, each=None) -> list:
+    """`function` (taking and returning a list) over `items` in chunks, in `jobs` forked processes;
+    `each` (when given) gets every result as soon as it is back, in order."""
     chunks = [items[start:start + chunk] for start in range(0, len(items), chunk)]
+    results = []
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=initializer) as pool:
-        return [result for results in pool.map(function, chunks) for result in results]
+        for returned in pool.map(function, chunks):
+            for result in returned:
+                if each is not None:
+                    each(result)
+                results.append(result)
+    return results
 
 
 def _parse_chunk(chunk: list[tuple[SourceFile, str]]) -> list[tuple[Article | None, list[Problem]]]:
@@ -304,23 +422,29 @@ def _convert_chunk(chunk: list[tuple[str, str, int]]) -> list[RenderedBody]:
 
 
 def render_site(site: Site, env, disclaimer: Disclaimer, options: BuildOptions, reuse: PageReuse | None,
-                entries: list[SearchEntry], todo: list[Page] | None = None) -> tuple[list[RenderedPage], list[Problem]]:
+                entries: list[SearchEntry], todo: list[Page] | None = None,
+                sink: Callable[[list[RenderedPage]], None] | None = None) -> tuple[list[RenderedPage], list[Problem]]:
     """Render the pages (or `todo`, some of them) and check each new one for the disclaimer, in
     several processes for a large site (each inherits the assembled site by fork, and takes a
-    share of the pages)."""
+    share of the pages). `sink` gets the pages as they come, a share at a time: the caller
+    writes them while the rest are still being rendered."""
     todo = site.pages if todo is None else todo
     jobs = worker_count(options.jobs, len(todo))
     job = (site, env, disclaimer, options.content_security_policy, reuse, entries, todo)
     if jobs < 2:
-        return _render_share(job, (0, len(todo)))
-    global _render_job
-    _render_job = job
-    size = -(-len(todo) // (jobs * 4))
-    shares = [(start, start + size) for start in range(0, len(todo), size)]
-    try:
-        results = map_in_processes(_render_in_worker, shares, jobs, chunk=1)
-    finally:
-        _render_job = None
+        results = [_render_share(job, (0, len(todo)))]
+        if sink is not None:
+            sink(results[0][0])
+    else:
+        global _render_job
+        _render_job = job
+        size = -(-len(todo) // (jobs * 8))
+        shares = [(start, start + size) for start in range(0, len(todo), size)]
+        try:
+            results = map_in_processes(_render_in_worker, shares, jobs, chunk=1,
+                                       each=None if sink is None else lambda result: sink(result[0]))
+        finally:
+            _render_job = None
     pages = [page for share, _ in results for page in share]
     problems = list(dict.fromkeys(problem for _, found in results for problem in found))  # once each
     return pages, problems
@@ -436,7 +560,7 @@ class PageMemo:
                                    if path[0] not in PAGE_CONTEXT)
                     shared = digest(name, sources, self.keys._dumps(values))
                     self._templates[name] = (shared, *template_shown_and_chain(self.env, self.site.config, name),
-                                             any(map(_reaches_topic_articles, paths)))
+                                             any(map(reaches_topic_articles, paths)))
                 except Exception:  # noqa: BLE001 - cannot be hashed: no memo for this template
                     pass
         return self._templates[name]
@@ -470,7 +594,7 @@ class PageMemo:
 
     def _topic(self, topic: Topic, articles: bool) -> str:
         """A topic's fields, with the number of its articles; and which they are when the page's
-        templates may reach them (`_reaches_topic_articles`)."""
+        templates may reach them (`reaches_topic_articles`)."""
         known = self._topics.get((id(topic), articles))
         if known is None:
             if type(topic.notice_html) is not Markup:
@@ -481,26 +605,6 @@ class PageMemo:
                                    "1" if articles else "0", *listed).hex())
             self._topics[(id(topic), articles)] = known
         return known[1]
-
-
-# What a template may read of `page.topic` without reaching its articles (`size` is their number).
-_TOPIC_SHALLOW = frozenset({"slug", "title", "summary", "notice_html", "url", "size"})
-
-
-def _reaches_topic_articles(path: tuple) -> bool:
-    """Whether a template's access path (cache.PageKeys) may reach the articles of the page's topic:
-    `page` or `page.topic` used whole, or anything of the topic but its own fields. (Jinja looks
-    an attribute up as an item and the reverse, so both kinds of step count.)"""
-    root, steps, truth = path
-    if root != "page":
-        return False
-    if not steps:
-        return not truth
-    if steps[0][1] != "topic":
-        return False
-    if len(steps) == 1:
-        return not truth
-    return steps[1][1] not in _TOPIC_SHALLOW
 
 
 def _no_memo():
@@ -530,15 +634,20 @@ def _article(article) -> str:
     if not article.text_hash or type(article.source) is not SourceFile:
         raise _NoMemo
     source = article.source
-    return "\0".join((article.text_hash, os.fspath(source.path), _text(source.rel), _text(source.shown)))
+    return "\0".join((article.text_hash, os.fspath(source.location), _text(source.rel), _text(source.shown)))
 
 
-def output_files(config: SiteConfig, site: Site, pages: list[RenderedPage], discovery: Discovery,
+def page_file(page: RenderedPage) -> OutputFile:
+    if page.fresh_html is None:
+        return OutputFile(page.file, unchanged=True, key=page.key)
+    return OutputFile(page.file, page.fresh_html.encode("utf-8"), key=page.key)
+
+
+def output_files(config: SiteConfig, site: Site, page_files: set[str], discovery: Discovery,
                  problems: list[Problem], entries: list[SearchEntry]) -> list[OutputFile]:
-    """Everything the output folder will hold: pages, sitemap, robots.txt, feed, search index,
-    content assets, static files."""
-    files = {page.file: OutputFile(page.file, None if page.fresh_html is None else page.fresh_html.encode("utf-8"),
-                                   unchanged=page.fresh_html is None, key=page.key) for page in pages}
+    """Everything the output folder will hold beside the pages (`page_files`): sitemap,
+    robots.txt, feed, search index, content assets, static files."""
+    files = {}
     files["sitemap.xml"] = OutputFile("sitemap.xml", render_sitemap(site).encode("utf-8"))
     files["robots.txt"] = OutputFile("robots.txt", render_robots(site).encode("utf-8"))
     files["feed.xml"] = OutputFile("feed.xml", render_feed(site).encode("utf-8"))
@@ -552,7 +661,7 @@ def output_files(config: SiteConfig, site: Site, pages: list[RenderedPage], disc
             rel = path.relative_to(static).as_posix()
             if path.is_dir() or any(is_ignored_name(part) for part in rel.split("/")):
                 continue
-            if rel in files:
+            if rel in files or rel in page_files:
                 problems.append(error(display_path(path, config.root), 0,
                                       f"static file would overwrite the generated '{rel}'"))
                 continue

@@ -7,6 +7,8 @@
   page's templates can reach. A page whose key is unchanged is not rendered again.
 - The input digest of a whole build (`input_digest`): when nothing at all changed, the command
   line stops before parsing anything.
+- The state of the last build (quick.py): a rebuild after a few articles' text changed renders
+  only their pages.
 
 A wrong cache is worse than none, so keys err towards change: every key includes a digest of
 medsite's own source and of the libraries' versions, and a page's key covers every value its
@@ -130,18 +132,16 @@ class BuildCache:
         self.bodies.save()
 
 
-def input_digest(config, texts: list[tuple[str, str]], assets: list[Path], settings: str) -> bytes:
-    """A digest of everything a build reads: medsite's code, the config file, the article texts
-    (`(rel, text)`), the content assets, the disclaimer, every template and static file, the
-    folder it runs in (problems show paths relative to it) and `settings` (the build options)."""
+def inputs_fingerprint(config, assets: list[Path], settings: str) -> bytes:
+    """A digest of everything a build reads but the article texts: medsite's code, the config
+    file, the content assets, the disclaimer, every template and static file, the folder it runs
+    in (problems show paths relative to it) and `settings` (the build options)."""
     hasher = hashlib.blake2b(digest_size=16)
 
     def add(*parts: bytes | str) -> None:
         hasher.update(digest(*parts))
 
     add(code_version(), settings, os.getcwd(), str(config.output_path), config.config_path.read_bytes())
-    for rel, text in texts:
-        add(rel, text)
     for path in [*assets, config.disclaimer_path]:
         add(str(path), _read_or_empty(path))
     for folder in (config.templates_path, config.static_path):
@@ -153,6 +153,15 @@ def input_digest(config, texts: list[tuple[str, str]], assets: list[Path], setti
     return hasher.digest()
 
 
+def input_digest(fingerprint: bytes, article_keys: list[tuple[str, bytes]]) -> bytes:
+    """A digest of everything a build reads: `inputs_fingerprint` and each article file's
+    (rel, `article_key`), which stands for its text."""
+    hasher = hashlib.blake2b(fingerprint, digest_size=16)
+    for rel, key in article_keys:
+        hasher.update(digest(rel, key))
+    return hasher.digest()
+
+
 def _read_or_empty(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -160,8 +169,9 @@ def _read_or_empty(path: Path) -> bytes:
         return b"\0unreadable"
 
 
-def article_key(rel: str, data: bytes) -> bytes:
-    return digest(code_version(), rel, data)
+def article_key(source: SourceFile, text: str) -> bytes:
+    """Names an article file's text where it was read from (problems show `shown`)."""
+    return digest(code_version(), source.rel, source.shown, text)
 
 
 def body_key(rel: str, body_line: int, body: str) -> bytes:
@@ -213,9 +223,9 @@ class _Pickler(pickle.Pickler):
         if kind == _DATACLASS:
             if cls is Article and obj.text_hash:  # all of it comes from its file's text
                 source = obj.source
-                if type(source) is SourceFile and isinstance(source.path, PurePath) and type(source.rel) is str \
-                        and type(source.shown) is str:  # its fields as text: quicker than pickling them
-                    return _hashed, ("article-file", digest(obj.text_hash, os.fspath(source.path), source.rel,
+                if type(source) is SourceFile and isinstance(source.location, (str, PurePath)) \
+                        and type(source.rel) is str and type(source.shown) is str:  # as text: quicker than pickling
+                    return _hashed, ("article-file", digest(obj.text_hash, os.fspath(source.location), source.rel,
                                                             source.shown))
                 return _hashed, ("article", self.keys.object_digest(obj, lambda: (obj.text_hash, obj.source)))
             names = _FIELDS[cls]
@@ -358,3 +368,23 @@ def _access_paths(tree: nodes.Node, roots: set[str]) -> set[tuple[str, tuple, bo
 
     visit(tree)
     return found
+
+
+# What a template may read of `page.topic` without reaching its articles (`size` is their number).
+_TOPIC_SHALLOW = frozenset({"slug", "title", "summary", "notice_html", "url", "size"})
+
+
+def reaches_topic_articles(path: tuple) -> bool:
+    """Whether a template's access path (cache.PageKeys) may reach the articles of the page's topic:
+    `page` or `page.topic` used whole, or anything of the topic but its own fields. (Jinja looks
+    an attribute up as an item and the reverse, so both kinds of step count.)"""
+    root, steps, truth = path
+    if root != "page":
+        return False
+    if not steps:
+        return not truth
+    if steps[0][1] != "topic":
+        return False
+    if len(steps) == 1:
+        return not truth
+    return steps[1][1] not in _TOPIC_SHALLOW

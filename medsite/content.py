@@ -71,9 +71,13 @@ FORBIDDEN_KEYS = {
 
 @dataclass(frozen=True)
 class SourceFile:
-    path: Path  # absolute
+    location: str | os.PathLike  # absolute (discover gives a str: making 10,000 Paths is slow)
     rel: str  # posix path relative to the content folder, e.g. "ketamine-lozenges/risks.md"
     shown: str  # as printed in problems, e.g. "content/ketamine-lozenges/risks.md"
+
+    @functools.cached_property
+    def path(self) -> Path:
+        return Path(self.location)
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,8 @@ def is_ignored_name(name: str) -> bool:
 
 
 def discover(config: SiteConfig) -> tuple[Discovery, list[Problem]]:
-    """List the articles and assets under the content folder, in a stable order."""
+    """List the articles and assets under the content folder, in a stable order: each folder's
+    files by name, then its subfolders by name."""
     root = config.content_path
     problems: list[Problem] = []
     articles: list[SourceFile] = []
@@ -135,48 +140,58 @@ def discover(config: SiteConfig) -> tuple[Discovery, list[Problem]]:
         return Discovery([], []), [error(display_path(config.config_path), 0,
                                          f"content folder '{display_path(root)}' not found")]
     root_shown = display_path(root, config.root)  # once: resolving every file's path is slow
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not is_ignored_name(d) and not d.startswith("_"))
-        folder_rel = os.path.relpath(folder, root).replace(os.sep, "/")
-        prefix = "" if folder_rel == "." else folder_rel + "/"
-        for name in sorted(files):
-            if is_ignored_name(name):
+
+    def walk(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as found:
+            entries = sorted((entry for entry in found if not is_ignored_name(entry.name)), key=lambda e: e.name)
+        folders = []
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir():  # a link to a folder too; it is checked, never followed
+                if entry.name.startswith("_"):
+                    continue
+                if entry.is_symlink():
+                    if not Path(entry.path).resolve().is_relative_to(root):
+                        problems.append(error(display_path(Path(entry.path), config.root), 0,
+                                              "symbolic link to a folder outside the content folder"))
+                    continue
+                folders.append(entry)
                 continue
-            path = Path(folder, name)
-            rel = prefix + name
-            source = SourceFile(path, rel, f"{root_shown}/{rel}")
-            if os.path.islink(path):
-                target = path.resolve()
+            source = SourceFile(entry.path, rel, f"{root_shown}/{rel}")
+            if entry.is_symlink():
+                target = Path(entry.path).resolve()
                 if not target.is_relative_to(root):
                     problems.append(error(source.shown, 0, "symbolic link points outside the content folder "
                                                            f"(to '{target}'); copy the file in instead"))
                     continue
-            if name.startswith("_"):
+            if entry.name.startswith("_"):
                 continue  # partials such as the disclaimer source
-            (articles if name.endswith(".md") else assets).append(source)
-        for name in dirs:
-            if (Path(folder) / name).is_symlink() and not (Path(folder) / name).resolve().is_relative_to(root):
-                problems.append(error(display_path(Path(folder) / name, config.root), 0,
-                                      "symbolic link to a folder outside the content folder"))
+            (articles if entry.name.endswith(".md") else assets).append(source)
+        for entry in folders:
+            walk(entry.path, prefix + entry.name + "/")
+
+    walk(os.fspath(root), "")
     return Discovery(articles, assets), problems
 
 
-def read_source(source: SourceFile) -> tuple[str | None, list[Problem]]:
-    """Read a text file as UTF-8 (a BOM is accepted), with a clear error for anything else."""
+def read_source(source: SourceFile) -> tuple[str | None, os.stat_result | None, list[Problem]]:
+    """Read a text file as UTF-8 (a BOM is accepted), with a clear error for anything else; with
+    the file's stat from before reading (a later change to the file changes its stat)."""
     try:
-        size = source.path.stat().st_size
-        if size > MAX_ARTICLE_BYTES:
-            return None, [error(source.shown, 0, f"file is {size // 1_000_000} MB; an article may be at most "
-                                                 f"{MAX_ARTICLE_BYTES // 1_000_000} MB")]
-        data = source.path.read_bytes()
+        stat = os.stat(source.location)
+        if stat.st_size > MAX_ARTICLE_BYTES:
+            return None, stat, [error(source.shown, 0, f"file is {stat.st_size // 1_000_000} MB; an article may "
+                                                       f"be at most {MAX_ARTICLE_BYTES // 1_000_000} MB")]
+        with open(source.location, "rb") as stream:
+            data = stream.read()
     except OSError as exc:
-        return None, [error(source.shown, 0, f"cannot read the file: {exc.strerror or exc}")]
+        return None, None, [error(source.shown, 0, f"cannot read the file: {exc.strerror or exc}")]
     try:
-        return data.decode("utf-8-sig"), []
+        return data.decode("utf-8-sig"), stat, []
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        return None, [error(source.shown, line, f"not valid UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                                                "save the file as UTF-8")]
+        return None, stat, [error(source.shown, line, f"not valid UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                                                      "save the file as UTF-8")]
 
 
 def parse_article(source: SourceFile, text: str) -> tuple[Article | None, list[Problem]]:

@@ -24,7 +24,7 @@ import pickle
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 
 from .problems import Problem, error
 
@@ -70,6 +70,9 @@ class OutputFolder:
         self._lock_file = None
         self._manifests: dict[Path, _Manifest] = {}
         self._staged: dict[str, FileRecord] = {}
+        self._live: dict[str, FileRecord] = {}
+        self._spare_before: set[str] = set()
+        self._stage_problems: list[Problem] = []
         name = hashlib.blake2b(os.fsencode(out), digest_size=8).hexdigest()
         self._lock_path = state_folder / f"output-{name}.lock"
         self._manifest_paths = (state_folder / f"output-{name}.a", state_folder / f"output-{name}.b")
@@ -85,14 +88,14 @@ class OutputFolder:
         manifest = self._manifest_of(self.out)
         return {} if manifest is None else self._verified(manifest)
 
-    def built_from(self, inputs: bytes) -> tuple[Problem, ...] | None:
-        """The warnings of the build that wrote the live folder, if it read exactly `inputs` and no
-        file of it has changed since; else None."""
-        self.live_records()
+    def built_from(self, inputs: bytes) -> tuple[dict[str, FileRecord], tuple[Problem, ...]] | None:
+        """When the build that wrote the live folder read exactly `inputs` and no file of it has
+        changed since: its records (as `live_records`) and the warnings it reported; else None."""
+        live = self.live_records()
         manifest = self._manifest_of(self.out)
-        if manifest is None or manifest.inputs != inputs or len(self._verified(manifest)) != len(manifest.records):
+        if manifest is None or manifest.inputs != inputs or len(live) != len(manifest.records):
             return None
-        return manifest.problems
+        return live, manifest.problems
 
     def _verified(self, manifest: _Manifest) -> dict[str, FileRecord]:
         verified = {}
@@ -110,26 +113,51 @@ class OutputFolder:
         inode = _inode(folder)
         return next((m for m in self._manifests.values() if inode is not None and m.folder_inode == inode), None)
 
-    def stage(self, files: list[OutputFile], live: dict[str, FileRecord]) -> tuple[Path, list[Problem]]:
-        """Bring the spare folder up to date with `files`; `live` are the verified live records."""
+    def stage(self, files: list[OutputFile], live: dict[str, FileRecord],
+              kept: Iterable[str] = ()) -> tuple[Path, list[Problem]]:
+        """Bring the spare folder up to date with `files`, and the files of the live folder named
+        in `kept`, as they are; `live` are the verified live records."""
+        self.begin_stage(live)
+        self.add(files)
+        self.add_kept(kept)
+        return self.finish_stage()
+
+    # stage() in steps, so that files can be written while others are still being made.
+
+    def begin_stage(self, live: dict[str, FileRecord]) -> None:
         clean_leftovers(self.out)
-        spare_names = self._spare_names()
+        self._spare_before = self._spare_names()
         for path, manifest in list(self._manifests.items()):  # the spare is about to change
             if manifest.folder_inode == _inode(self.spare):
                 path.unlink(missing_ok=True)
                 del self._manifests[path]
         self.spare.mkdir(parents=True, exist_ok=True)
-        self._staged = {}
-        problems: list[Problem] = []
+        self._staged, self._live, self._stage_problems = {}, live, []
+
+    def add(self, files: Iterable[OutputFile]) -> None:
         live_prefix, spare_prefix = os.fspath(self.out) + "/", os.fspath(self.spare) + "/"
         for item in files:
             try:
-                self._stage_file(item, live.get(item.rel), live_prefix, spare_prefix)
+                self._stage_file(item, self._live.get(item.rel), live_prefix, spare_prefix)
             except OSError as exc:
-                problems.append(error(item.rel, 0, f"cannot write the output file: {exc.strerror or exc}"))
-        for rel in spare_names - self._staged.keys():
+                self._stage_problems.append(error(item.rel, 0, f"cannot write the output file: {exc.strerror or exc}"))
+
+    def add_kept(self, kept: Iterable[str]) -> None:
+        """Files of the live folder, kept as they are."""
+        live_prefix, spare_prefix = os.fspath(self.out) + "/", os.fspath(self.spare) + "/"
+        for rel in kept:
+            record = self._live[rel]
+            try:
+                self._share_file(rel, record, live_prefix, spare_prefix)
+            except OSError as exc:
+                self._stage_problems.append(error(rel, 0, f"cannot write the output file: {exc.strerror or exc}"))
+            self._staged[rel] = record
+
+    def finish_stage(self) -> tuple[Path, list[Problem]]:
+        """Remove what the spare held beyond the files added; (the staged folder, problems)."""
+        for rel in self._spare_before - self._staged.keys():
             _remove_with_empty_parents(self.spare, rel)
-        return self.spare, problems
+        return self.spare, self._stage_problems
 
     def _stage_file(self, item: OutputFile, record: FileRecord | None, live_prefix: str, spare_prefix: str) -> None:
         target = spare_prefix + item.rel
@@ -140,12 +168,8 @@ class OutputFolder:
             data = item.data if item.data is not None else item.source.read_bytes()
             digest = digest_of(data)
         if record is not None and record.digest == digest:
-            try:
-                _share(live_prefix + item.rel, target, record.inode)
-            except (FileNotFoundError, NotADirectoryError):
-                _make_parent(self.spare, item.rel)
-                _share(live_prefix + item.rel, target, record.inode)
-            self._staged[item.rel] = record._replace(key=item.key)
+            self._share_file(item.rel, record, live_prefix, spare_prefix)
+            self._staged[item.rel] = record if record.key == item.key else record._replace(key=item.key)
             return
         try:
             st = _write_new(target, data)
@@ -160,6 +184,13 @@ class OutputFolder:
             _replace(temporary, target)
             st = os.stat(target)
         self._staged[item.rel] = FileRecord(digest, st.st_size, st.st_mtime_ns, st.st_ino, item.key)
+
+    def _share_file(self, rel: str, record: FileRecord, live_prefix: str, spare_prefix: str) -> None:
+        try:
+            _share(live_prefix + rel, spare_prefix + rel, record.inode)
+        except (FileNotFoundError, NotADirectoryError):
+            _make_parent(self.spare, rel)
+            _share(live_prefix + rel, spare_prefix + rel, record.inode)
 
     def _spare_names(self) -> set[str]:
         if not self.spare.is_dir():
@@ -199,7 +230,7 @@ class OutputFolder:
 
     def release(self) -> None:
         """Let another build use the folders (after a swap, or when a build stops before it)."""
-        self._manifests, self._staged = {}, {}
+        self._manifests, self._staged, self._live = {}, {}, {}
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None

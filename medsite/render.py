@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
-from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
 
@@ -207,6 +206,7 @@ def _innermost_template_frame(exc: BaseException, templates: str) -> tuple[str, 
 
 
 def render_sitemap(site: Site) -> str:
+    from xml.sax.saxutils import escape as xml_escape  # here: it loads urllib.request and ssl
     base = site.config.base_url.rstrip("/")
     rows = []
     for page in site.pages:

@@ -116,7 +116,7 @@ def next_order(config: SiteConfig, folder: Path) -> int | None:
     orders = []
     for path in sorted(folder.glob("*.md")):
         source = SourceFile(path, path.relative_to(config.content_path).as_posix(), display_path(path, config.root))
-        text, _ = read_source(source)
+        text, _, _ = read_source(source)
         article, _ = parse_article(source, text) if text is not None else (None, [])
         if article is not None and article.meta.order is not None:
             orders.append(article.meta.order)

@@ -10,8 +10,6 @@ import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
-from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import quoteattr
 
 from markupsafe import Markup
 
@@ -155,6 +153,7 @@ def _atom_time(day) -> str:
 
 def render_feed(site: Site) -> str:
     """An Atom feed of the articles, newest review first: a re-reviewed article shows as updated."""
+    from xml.sax.saxutils import escape as xml_escape, quoteattr  # here: it loads urllib.request and ssl
     config = site.config
     base = config.base_url.rstrip("/")
     articles = [p for p in site.pages if p.article is not None and p.url != "/"]
@@ -230,6 +229,7 @@ def print_url_filter(base_url: str):
     """A template filter: relative links in a body get `data-print-url`, their absolute address,
     which the print stylesheet prints after the link text."""
     def with_print_urls(html: str, page_url: str) -> Markup:
+        from xml.sax.saxutils import quoteattr  # here: it loads urllib.request and ssl (10 ms at every start)
         page_address = base_url.rstrip("/") + page_url
 
         def add(match: re.Match) -> str:

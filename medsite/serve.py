@@ -255,7 +255,7 @@ class Preview:
         config, problems = load_config(self.config.config_path)
         if config is not None:
             if self.builder is None or config != self.config:
-                self.builder = Builder(config, BuildOptions(drafts=True, content_security_policy=self.policy))
+                self.builder = Builder(config, BuildOptions(drafts=True, content_security_policy=self.policy, quick=True))
             self.config = config
             problems += run_build(self.builder)
         self.problems = problems if has_errors(problems) else []

@@ -88,11 +88,13 @@ def template_for(article: Article) -> str:
 
 
 def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str, RenderedBody],
-                  asset_rels: list[str], render_notice, resolved: dict | None = None) -> tuple[Site, list[Problem]]:
+                  asset_rels: list[str], render_notice, resolved: dict | None = None,
+                  own_problems: dict[str, list[Problem]] | None = None) -> tuple[Site, list[Problem]]:
     """Lay out every page, order each series and resolve internal links; report site-wide problems.
 
     `resolved`: kept by the caller between builds (a warm build.Builder); the bodies whose links
-    resolve as they did last time are not resolved again."""
+    resolve as they did last time are not resolved again. `own_problems` (when given) gets the
+    problems of each article's own body (its links, what the sanitizer removed) by its rel."""
     problems: list[Problem] = []
     by_rel = {a.rel: a for a in articles}
     topics = _topics(config, articles, render_notice, problems)
@@ -116,14 +118,16 @@ def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str,
                       "templates/search.html", breadcrumbs=[home]))
     _link_series(pages)
     problems += _duplicate_urls(pages, asset_rels)
-    url_of = _target_resolver(by_rel, asset_rels)
+    url_of = target_resolver(by_rel, asset_rels)
     content_shown = display_path(config.content_path, config.root)
     still_resolved: dict = {}
     for page in pages:
         if page.body is None:
             continue
-        problems += _check_links(page, url_of, content_shown)
-        problems += [warning(page.source_shown, removal.line, removal.message) for removal in page.body.removed]
+        found = page_problems(page, url_of, content_shown)
+        problems += found
+        if own_problems is not None and page.article is not None:
+            own_problems.setdefault(page.article.rel, []).extend(found)
         page.body_html = Markup(_resolve(page, url_of, resolved, still_resolved))
     if resolved is not None:
         resolved.clear()
@@ -132,6 +136,17 @@ def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str,
     footer_links = _links(config, "footer_links", url_of, problems)
     pages.sort(key=lambda p: p.url)
     return Site(config, pages, list(topics.values()), nav, {rel: rel for rel in asset_rels}, footer_links), problems
+
+
+def page_problems(page: Page, url_of, content_shown: str) -> list[Problem]:
+    """The problems of a page's own body: its links, and what the sanitizer removed from it."""
+    return _check_links(page, url_of, content_shown) + [
+        warning(page.source_shown, removal.line, removal.message) for removal in page.body.removed]
+
+
+def resolved_body(page: Page, url_of) -> Markup:
+    """The page's body with its links resolved."""
+    return Markup(resolve_placeholders(page.body.html, page.url, url_of))
 
 
 def _resolve(page: Page, url_of, earlier: dict | None, kept: dict) -> str:
@@ -230,7 +245,7 @@ def _duplicate_urls(pages: list[Page], asset_rels: list[str]) -> list[Problem]:
     return problems
 
 
-def _target_resolver(by_rel: dict[str, Article], asset_rels: list[str]):
+def target_resolver(by_rel: dict[str, Article], asset_rels: list[str]):
     assets = set(asset_rels)
 
     def url_of(target: str) -> str | None:

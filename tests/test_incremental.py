@@ -12,10 +12,10 @@ from medsite.build import BuildOptions, BuildResult, Builder, build
 from medsite.config import load_config
 
 
-def build_site(site: Path, out: str = "_site", use_cache: bool = True) -> BuildResult:
+def build_site(site: Path, out: str = "_site", use_cache: bool = True, quick: bool = False) -> BuildResult:
     config, problems = load_config(site / "config.yaml", output_dir=str(site / out))
     assert config is not None, problems
-    result = build(config, BuildOptions(use_cache=use_cache))
+    result = build(config, BuildOptions(use_cache=use_cache, quick=quick))
     assert result.written, [str(p) for p in result.problems]
     return result
 
@@ -73,14 +73,15 @@ def change_disclaimer(site: Path) -> None:
     edit(site / "content/_disclaimer.md", "general information", "general, plain information")
 
 
+@pytest.mark.parametrize("quick", [False, True], ids=["full", "quick"])
 @pytest.mark.parametrize("change", [change_article_text, change_title, change_template, change_config,
                                     change_static_file, delete_article, rename_article, change_disclaimer],
                          ids=lambda change: change.__name__)
-def test_a_cached_rebuild_after_a_change_equals_a_clean_build(make_site, change):
+def test_a_cached_rebuild_after_a_change_equals_a_clean_build(make_site, change, quick):
     site = make_site()
-    build_site(site)
+    build_site(site, quick=quick)
     change(site)
-    build_site(site)
+    build_site(site, quick=quick)
     assert_same_as_clean_build(site)
 
 
@@ -228,16 +229,21 @@ def change_summary(site: Path) -> None:
     edit(site / "content/topic-a/first.md", "summary: The first article of topic A.", "summary: Where topic A starts.")
 
 
-def test_a_warm_builder_after_each_of_many_changes_equals_a_clean_build(make_site):
+def change_article_text_again(site: Path) -> None:
+    edit(site / "content/topic-a/second.md", "sick or dizzy.", "sick, dizzy or sleepy.")
+
+
+@pytest.mark.parametrize("quick", [False, True], ids=["full", "quick"])
+def test_a_warm_builder_after_each_of_many_changes_equals_a_clean_build(make_site, quick):
     """The preview server's Builder keeps its stores between builds: after every kind of change,
     one after the other, its output is still exactly a clean build's."""
     site = make_site()
     config, problems = load_config(site / "config.yaml", output_dir=str(site / "_site"))
-    builder = Builder(config)
+    builder = Builder(config, BuildOptions(quick=quick))
     assert builder.build().written
     for change in (change_article_text, change_title, reorder_series, change_summary, add_article, change_nav,
                    change_config, change_disclaimer, change_article_template, change_template, change_base_url,
-                   delete_article):
+                   change_article_text_again, delete_article):
         change(site)
         config, problems = load_config(site / "config.yaml", output_dir=str(site / "_site"))
         result = builder.build(config=config)
@@ -272,16 +278,17 @@ def test_a_template_reaching_the_topics_articles_renders_every_page_of_the_topic
 def test_the_page_memo_key_changes_with_each_field_of_a_page():
     """PageMemo fingerprints every field of Page and Topic; a new field turns it off until it does."""
     from medsite import build as build_module
+    from medsite.cache import reaches_topic_articles
     from medsite.site import Link, Page
 
     assert build_module._MEMO_USABLE
-    assert build_module._reaches_topic_articles(("page", (("attr", "topic"), ("attr", "articles")), False))
-    assert build_module._reaches_topic_articles(("page", (("attr", "topic"),), False))
-    assert build_module._reaches_topic_articles(("page", (), False))
-    assert build_module._reaches_topic_articles(("page", (("item", "topic"), ("attr", "articles")), False))
-    assert not build_module._reaches_topic_articles(("page", (("attr", "topic"),), True))
-    assert not build_module._reaches_topic_articles(("page", (("attr", "topic"), ("attr", "size")), False))
-    assert not build_module._reaches_topic_articles(("page", (("attr", "series"),), False))
+    assert reaches_topic_articles(("page", (("attr", "topic"), ("attr", "articles")), False))
+    assert reaches_topic_articles(("page", (("attr", "topic"),), False))
+    assert reaches_topic_articles(("page", (), False))
+    assert reaches_topic_articles(("page", (("item", "topic"), ("attr", "articles")), False))
+    assert not reaches_topic_articles(("page", (("attr", "topic"),), True))
+    assert not reaches_topic_articles(("page", (("attr", "topic"), ("attr", "size")), False))
+    assert not reaches_topic_articles(("page", (("attr", "series"),), False))
 
     memo = build_module.PageMemo.__new__(build_module.PageMemo)
     memo._topics = {}
@@ -327,3 +334,149 @@ def test_a_manifest_reads_back_as_written_and_an_earlier_format_still_reads(tmp_
     assert output._read(tmp_path / "old") == manifest
     (tmp_path / "bad").write_bytes(pickle.dumps(("medsite-manifest-2", 7, {"a": (1, 2)}, b"", ())))
     assert output._read(tmp_path / "bad") is None
+
+
+# --- The quick way (quick.py) ------------------------------------------------------------------
+
+def quick_builder(site: Path) -> Builder:
+    config, problems = load_config(site / "config.yaml", output_dir=str(site / "_site"))
+    assert config is not None, problems
+    return Builder(config, BuildOptions(quick=True))
+
+
+def test_a_text_edit_takes_the_quick_way_and_renders_only_its_page(make_site):
+    site = make_site()
+    builder = quick_builder(site)
+    assert builder.build().site is not None  # the first build: the full way
+    change_article_text(site)
+    result = builder.build()
+    assert result.written and result.site is None  # the quick way
+    assert result.stats["articles_parsed"] == 1 and result.stats["pages_rendered"] == 1
+    assert [page.url for page in result.pages] == ["/topic-a/second/"]
+    assert result.page_count == len(list((site / "_site").rglob("index.html"))) + 1  # and 404.html
+    assert "feel sick or dizzy" in (site / "_site/topic-a/second/index.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(site)
+
+
+@pytest.mark.parametrize("change", [change_title, change_summary, reorder_series],
+                         ids=lambda change: change.__name__)
+def test_an_edit_other_pages_show_takes_the_full_way(make_site, change):
+    site = make_site()
+    builder = quick_builder(site)
+    builder.build()
+    change(site)
+    result = builder.build()
+    assert result.written and result.site is not None
+    assert_same_as_clean_build(site)
+
+
+def test_a_new_heading_takes_the_full_way_as_the_search_index_lists_it(make_site):
+    site = make_site()
+    builder = quick_builder(site)
+    builder.build()
+    edit(site / "content/topic-a/second.md", "Some people feel sick.", "Some people feel sick.\n\n## Dizziness\n")
+    result = builder.build()
+    assert result.site is not None
+    assert "Dizziness" in (site / "_site/search-index.json").read_text(encoding="utf-8")
+    assert_same_as_clean_build(site)
+
+
+def test_the_next_command_takes_the_quick_way_from_the_state_on_disk(make_site):
+    site = make_site()
+    assert run_cli("build", cwd=site).returncode == 0
+    assert (site / ".medsite-cache/state.pickle").is_file()
+    change_article_text(site)
+    second = run_cli("build", cwd=site)
+    assert second.returncode == 0, second.stderr
+    pages = len([p for p in (site / "_site").rglob("*.html")])
+    assert f"Built {pages} pages" in second.stdout
+    assert_same_as_clean_build(site)
+    change_article_text_again(site)
+    assert run_cli("build", cwd=site).returncode == 0
+    assert "sick, dizzy or sleepy" in (site / "_site/topic-a/second/index.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(site)
+
+
+def test_settled_files_are_known_by_their_stat_and_any_rewrite_shows(make_site):
+    """Files last changed long before the build that read them are not read again while their stat
+    is the same; an edit that keeps the size and puts the old modification time back still changes
+    the inode change time, so it shows."""
+    site = make_site()
+    hour_ago = os.stat(site / "config.yaml").st_mtime - 3600
+    for path in (site / "content").rglob("*.md"):
+        os.utime(path, (hour_ago, hour_ago))
+    builder = quick_builder(site)
+    builder.build()
+    path = site / "content/topic-a/second.md"
+    os.utime(path)  # touched, not changed
+    result = builder.build()
+    assert result.up_to_date and result.written
+    text = path.read_text(encoding="utf-8")
+    same_size = text.replace("Some people feel sick.", "Some people feel ill!.")
+    assert len(same_size) == len(text) and same_size != text
+    path.write_text(same_size, encoding="utf-8")
+    os.utime(path, (hour_ago, hour_ago))
+    result = builder.build()
+    assert result.written and result.stats["pages_rendered"] == 1
+    assert "feel ill!." in (site / "_site/topic-a/second/index.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(site)
+
+
+def test_a_live_output_changed_by_hand_takes_the_full_way(make_site):
+    site = make_site()
+    builder = quick_builder(site)
+    builder.build()
+    (site / "_site/glossary/index.html").write_text("tampered", encoding="utf-8")
+    change_article_text(site)
+    result = builder.build()
+    assert result.site is not None
+    assert_same_as_clean_build(site)
+
+
+def test_a_broken_edit_is_reported_and_the_site_left_as_it_was(make_site):
+    site = make_site()
+    assert run_cli("build", cwd=site).returncode == 0
+    before = (site / "_site/topic-a/second/index.html").read_bytes()
+    edit(site / "content/topic-a/second.md", "Some people feel sick.", "See [gone](missing.md).")
+    broken = run_cli("build", cwd=site)
+    assert broken.returncode == 1
+    assert "content/topic-a/second.md:" in broken.stderr and "missing.md" in broken.stderr
+    assert (site / "_site/topic-a/second/index.html").read_bytes() == before
+    edit(site / "content/topic-a/second.md", "See [gone](missing.md).", "Some people feel sick or dizzy.")
+    assert run_cli("build", cwd=site).returncode == 0
+    assert_same_as_clean_build(site)
+
+
+def test_a_template_reading_other_articles_takes_the_full_way_even_for_a_text_edit(make_site):
+    """The state on disk holds no article's body text; a template that may read another
+    article's (here, each article of the topic) makes every rebuild take the full way."""
+    site = make_site()
+    edit(site / "templates/article.html", "{% if page.topic %}",
+         "{% for other in page.topic.articles %}<i>{{ other.body[:12] }}</i>{% endfor %}{% if page.topic %}")
+    assert run_cli("build", cwd=site).returncode == 0
+    edit(site / "content/topic-a/first.md", "---\n## What it is", "---\nNew first words.\n\n## What it is")
+    assert run_cli("build", cwd=site).returncode == 0
+    assert "<i>New first w" in (site / "_site/topic-a/third/index.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(site)
+
+
+def test_which_templates_read_only_their_own_article():
+    from medsite.quick import reads_only_own_article
+    own = [("page", (("attr", "article"), ("attr", "meta")), False), ("page", (("attr", "topic"),), True),
+           ("page", (("attr", "topic"), ("attr", "title")), False), ("topics", (), True), ("nav", (), False)]
+    assert reads_only_own_article(own)
+    for other in [("topics", (), False), ("page", (), False), ("page", (("attr", "listed"),), False),
+                  ("page", (("item", "listed"),), False), ("page", (("attr", "topic"),), False),
+                  ("page", (("attr", "topic"), ("attr", "articles")), False)]:
+        assert not reads_only_own_article(own + [other]), other
+
+
+def test_an_article_template_showing_the_search_entries_gets_them_on_the_quick_way(make_site):
+    site = make_site()
+    edit(site / "templates/article.html", "{% if page.topic %}",
+         "<b>{{ search_entries | length }} {{ search_entries[0].title }}</b>{% if page.topic %}")
+    assert run_cli("build", cwd=site).returncode == 0
+    change_article_text(site)
+    assert run_cli("build", cwd=site).returncode == 0
+    assert "<b>" in (site / "_site/topic-a/second/index.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(site)
