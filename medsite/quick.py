@@ -105,8 +105,8 @@ class QuickChange:
     state: ArticleState
 
 
-def changed_articles(state: SiteState, discovery: Discovery, fingerprint: bytes, renderer,
-                     ) -> tuple[list[QuickChange], dict[str, ArticleState]] | None:
+def changed_articles(state: SiteState, discovery: Discovery, fingerprint: bytes,
+                     renderer) -> tuple[list[QuickChange], dict[str, ArticleState]] | None:
     """The articles whose text changed and their new states (with the files read again but found
     unchanged), when the quick way can rebuild them; None when it cannot."""
     if (fingerprint != state.fingerprint or tuple(s.rel for s in discovery.articles) != state.sources
@@ -142,8 +142,8 @@ def changed_articles(state: SiteState, discovery: Discovery, fingerprint: bytes,
 
 def _changed(state: SiteState, source, text: str, key: bytes, stat, now_ns: int, renderer) -> QuickChange | None:
     article, found = parse_article(source, text)
-    if article is None or has_errors(found) or article.meta.draft:
-        return None
+    if article is None or has_errors(found):
+        return None  # (a draft left out of the site has no outline; one made a draft, another)
     article = replace(article, text_hash=key.hex())
     body = renderer.render(article.body, article.rel, article.body_line)
     new_outline = outline(article, body)

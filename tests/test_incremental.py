@@ -24,9 +24,9 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def assert_same_as_clean_build(site: Path) -> None:
+def assert_same_as_clean_build(site: Path, *options: str) -> None:
     """The cached build's output equals, file for file and byte for byte, a clean --no-cache build's."""
-    clean = run_cli("build", "--no-cache", "--out", str(site / "_clean"), cwd=site)
+    clean = run_cli("build", "--no-cache", "--out", str(site / "_clean"), *options, cwd=site)
     assert clean.returncode == 0, clean.stderr
     cached, expected = tree(site / "_site"), tree(site / "_clean")
     assert sorted(cached) == sorted(expected)
@@ -480,3 +480,28 @@ def test_an_article_template_showing_the_search_entries_gets_them_on_the_quick_w
     assert run_cli("build", cwd=site).returncode == 0
     assert "<b>" in (site / "_site/topic-a/second/index.html").read_text(encoding="utf-8")
     assert_same_as_clean_build(site)
+
+
+def test_a_draft_edited_in_the_preview_takes_the_quick_way(make_site):
+    """The preview server builds with drafts; an edit of a draft's text is quick there too."""
+    site = make_site({"content/topic-a/draft.md": """
+        ---
+        title: A draft
+        summary: Not published yet.
+        kind: page
+        last_reviewed: 2026-11-01
+        draft: true
+        ---
+        First words.
+        """})
+    config, _ = load_config(site / "config.yaml", output_dir=str(site / "_site"))
+    builder = Builder(config, BuildOptions(quick=True, drafts=True))
+    assert builder.build().written
+    edit(site / "content/topic-a/draft.md", "First words.", "First and second words.")
+    result = builder.build()
+    assert result.written and result.site is None and result.stats["pages_rendered"] == 1
+    assert_same_as_clean_build(site, "--drafts")
+    edit(site / "content/topic-a/draft.md", "draft: true", "draft: false")  # published: the full way
+    result = builder.build()
+    assert result.written and result.site is not None
+    assert_same_as_clean_build(site, "--drafts")
