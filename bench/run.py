@@ -1,6 +1,6 @@
 """medsite's build times against the targets of issue 8, on generated corpora (bench/corpus.py).
 
-    python bench/run.py [--sizes 1000,10000] [--runs 3] [--work DIR] [--peers]
+    python bench/run.py [--sizes 1000,10000] [--runs 3] [--work DIR] [--peers [pelican,mkdocs,hugo]]
 
 For each size: a clean build without cache, the first build that fills the cache, a rebuild with
 nothing changed, a rebuild after one article's text was edited (its output compared byte for
@@ -10,7 +10,7 @@ preview server does), and `check` twice when medsite/links.py exists (the second
 checks' findings cached, as an editor's next check has them). Builds run as `python build.py`
 subprocesses (median of --runs); peak RSS is the largest process of a build. A second table gives
 each stage's time from an in-process run. --peers also times Pelican, MkDocs and Hugo on the same
-articles when they are installed (it installs nothing).
+articles when they are installed (it installs nothing), and prints how many times faster medsite is.
 """
 from __future__ import annotations
 
@@ -233,8 +233,18 @@ def front_matter(text: str) -> tuple[dict[str, str], str]:
     return meta, body
 
 
-def peer_sites(site: Site) -> dict[str, tuple[list[str], Path, Path]]:
-    """Each installed peer's (command, folder, the file to edit) on a copy of the corpus."""
+@dataclass
+class Peer:
+    build: list[str]  # a full build
+    rebuild: list[str]  # a build after an edit, with the peer's own cache or incremental mode
+    folder: Path
+    edited: Path  # the article the rebuild follows an edit of
+    made: list[Path]  # what a clean build starts without: output and caches
+
+
+def peer_sites(site: Site) -> dict[str, Peer]:
+    """Each installed peer set up on a copy of the corpus, the way the issue measured it: MkDocs
+    rebuilds with --dirty (only the edited page), Pelican with its content cache, Hugo in full."""
     peers = {}
     root = site.folder / "peers"
     shutil.rmtree(root, ignore_errors=True)
@@ -243,8 +253,8 @@ def peer_sites(site: Site) -> dict[str, tuple[list[str], Path, Path]]:
         folder = root / "mkdocs"
         shutil.copytree(site.folder / "content", folder / "docs", ignore=shutil.ignore_patterns("_*"))
         (folder / "mkdocs.yml").write_text("site_name: Bench\nmarkdown_extensions: [tables, toc, admonition]\n")
-        peers["MkDocs"] = (["mkdocs", "build", "-q"], folder, folder / "docs" / articles[7].relative_to(
-            site.folder / "content"))
+        peers["MkDocs"] = Peer(["mkdocs", "build", "-q"], ["mkdocs", "build", "-q", "--dirty"], folder,
+                               folder / "docs" / articles[7].relative_to(site.folder / "content"), [folder / "site"])
     if shutil.which("pelican"):
         folder = root / "pelican"
         for path in articles:
@@ -254,12 +264,14 @@ def peer_sites(site: Site) -> dict[str, tuple[list[str], Path, Path]]:
             target.parent.mkdir(parents=True, exist_ok=True)
             header = (f"Title: {meta.get('title', rel.stem)}\nDate: {meta.get('last_reviewed', '2026-01-01')}\n"
                       f"Category: {rel.parts[0] if len(rel.parts) > 1 else 'pages'}\n"
-                      f"Summary: {meta.get('summary', '')}\nSlug: {rel.as_posix()[:-3].replace('/', '-')}\n\n")
+                      f"Summary: {meta.get('summary', '')}\nSlug: page-{rel.as_posix()[:-3].replace('/', '-')}\n\n")
             target.write_text(header + body, encoding="utf-8")
         (folder / "pelicanconf.py").write_text("SITENAME = 'Bench'\nPATH = 'content'\nTIMEZONE = 'UTC'\n"
-                                              "FEED_ALL_ATOM = None\nRELATIVE_URLS = True\n")
-        peers["Pelican"] = (["pelican", "content", "-o", "output", "-s", "pelicanconf.py", "-q"], folder,
-                            folder / "content" / articles[7].relative_to(site.folder / "content"))
+                                              "FEED_ALL_ATOM = None\nRELATIVE_URLS = True\n"
+                                              "CACHE_CONTENT = True\nLOAD_CONTENT_CACHE = True\n")
+        command = ["pelican", "content", "-o", "output", "-s", "pelicanconf.py", "-q"]
+        peers["Pelican"] = Peer(command, command, folder, folder / "content" / articles[7].relative_to(
+            site.folder / "content"), [folder / "output", folder / "cache"])
     if shutil.which("hugo"):
         folder = root / "hugo"
         shutil.copytree(site.folder / "content", folder / "content", ignore=shutil.ignore_patterns("_*"))
@@ -270,29 +282,56 @@ def peer_sites(site: Site) -> dict[str, tuple[list[str], Path, Path]]:
         (layouts / "list.html").write_text("<!doctype html><title>{{ .Title }}</title><ul>{{ range .Pages }}"
                                            "<li><a href=\"{{ .RelPermalink }}\">{{ .Title }}</a>{{ end }}</ul>")
         (folder / "hugo.toml").write_text("baseURL = 'https://bench.example/'\ntitle = 'Bench'\n")
-        peers["Hugo"] = (["hugo", "--quiet"], folder, folder / "content" / articles[7].relative_to(
-            site.folder / "content"))
+        peers["Hugo"] = Peer(["hugo", "--quiet"], ["hugo", "--quiet"], folder, folder / "content" / articles[7].relative_to(
+            site.folder / "content"), [folder / "public", folder / "resources"])
     return peers
 
 
-def bench_peers(site: Site, runs: int, rows: list[Row]) -> None:
+PEERS = ("Pelican", "MkDocs", "Hugo")
+
+
+def bench_peers(site: Site, runs: int, rows: list[Row], names: list[str]) -> None:
+    """Each peer's clean build (its output removed first, as for medsite) and its rebuild after
+    one article's text was edited, with its own cache or incremental mode where it has one."""
     peers = peer_sites(site)
-    for name in ("Pelican", "MkDocs", "Hugo"):
+    for name in names:
         if name not in peers:
             print(f"{name}: not installed")
             continue
-        command, folder, edited = peers[name]
+        peer = peers[name]
 
-        def run() -> float:
+        def run(command: list[str]) -> float:
             started = time.perf_counter()
-            subprocess.run(command, cwd=folder, check=True, capture_output=True)
+            subprocess.run(command, cwd=peer.folder, check=True, capture_output=True)
             return time.perf_counter() - started
-        rows.append(Row(site.articles, f"{name}: clean build", [run() for _ in range(runs)]))
+        seconds = []
+        for _ in range(runs):
+            for made in peer.made:
+                shutil.rmtree(made, ignore_errors=True)
+            os.sync()
+            seconds.append(run(peer.build))
+        rows.append(Row(site.articles, f"{name}: clean build", seconds))
         times = []
         for index in range(runs):
-            edited.write_text(edited.read_text(encoding="utf-8") + f"\nEdited {index}.\n", encoding="utf-8")
-            times.append(run())
+            peer.edited.write_text(peer.edited.read_text(encoding="utf-8") + f"\nEdited {index}.\n", encoding="utf-8")
+            times.append(run(peer.rebuild))
         rows.append(Row(site.articles, f"{name}: rebuild, one article edited", times))
+
+
+def print_ratios(rows: list[Row]) -> None:
+    """How many times faster medsite is than each peer that ran, scenario by scenario."""
+    medians = {(row.articles, row.scenario): row.median for row in rows}
+    pairs = [("clean build", "clean build, no cache"), ("rebuild, one article edited", "rebuild, one article edited")]
+    lines = []
+    for (articles, scenario), seconds in medians.items():
+        name, _, peer_scenario = scenario.partition(": ")
+        for peer_name, ours in pairs:
+            if name in PEERS and peer_scenario == peer_name and (articles, ours) in medians:
+                mine = medians[(articles, ours)]
+                lines.append(f"{articles:>8}  {peer_scenario:<30} {name:<8} {seconds:>8.2f} s  medsite {mine:>6.2f} s"
+                             f"  {name} / medsite = {seconds / mine:.1f}")
+    if lines:
+        print("\nagainst the peers (medians; a ratio above 1: medsite is faster)\n" + "\n".join(lines))
 
 
 # --- Report ------------------------------------------------------------------------------------
@@ -332,7 +371,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (the median is shown)")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "medsite-bench",
                         help="folder for the generated sites")
-    parser.add_argument("--peers", action="store_true", help="also time Pelican, MkDocs and Hugo when installed")
+    parser.add_argument("--peers", nargs="?", const=",".join(PEERS), default="",
+                        help="also time these peers when installed (default: Pelican,MkDocs,Hugo)")
     args = parser.parse_args()
     rows: list[Row] = []
     stages: dict = {}
@@ -342,8 +382,10 @@ def main() -> None:
         site = Site(args.work / str(articles), articles)
         bench_size(site, args.runs, rows, stages, sizes)
         if args.peers:
-            bench_peers(site, args.runs, rows)
+            names = {name.lower(): name for name in PEERS}
+            bench_peers(site, args.runs, rows, [names[name.strip().lower()] for name in args.peers.split(",")])
     print_tables(rows, stages, sizes)
+    print_ratios(rows)
 
 
 if __name__ == "__main__":
