@@ -162,13 +162,14 @@ class Builder:
         if self._up_to_date(inputs, checks, result):
             return result
         own_problems: dict[str, list[Problem]] = {}
-        articles = load_articles(texts, options, problems, self.cache, result.stats, own_problems)
+        articles, converted = load_articles(texts, options, problems, self.cache, result.stats, own_problems)
         read = [replace(item, text="") for item in texts]  # what the state keeps; the texts are done with
         del texts
         clock.lap("load")
         disclaimer, found = load_disclaimer(config, lambda text: renderer.render(text, "").html)
         problems += found
-        bodies = render_bodies(articles, renderer, self.cache, options.jobs, result.stats)
+        bodies = render_bodies(articles, renderer, self.cache, options.jobs, result.stats, converted)
+        del converted
         clock.lap("markdown")
         site, found = assemble_site(config, articles, bodies, [a.rel for a in discovery.assets],
                                     lambda text: renderer.render(text, "").html,
@@ -326,20 +327,35 @@ def read_sources(discovery: Discovery, problems: list[Problem]) -> list[SourceTe
 
 def load_articles(texts: list[SourceText], options: BuildOptions, problems: list[Problem],
                   cache: BuildCache | None = None, stats: dict[str, int] | None = None,
-                  own_problems: dict[str, list[Problem]] | None = None) -> list[Article]:
+                  own_problems: dict[str, list[Problem]] | None = None) -> tuple[list[Article], dict]:
     """Every article from its text; front matter is parsed again only for texts that changed.
-    `own_problems` (when given) gets each article's problems by its rel."""
+    `own_problems` (when given) gets each article's problems by its rel.
+
+    Also returns the bodies converted on the way, by body_key: many articles are parsed in
+    several processes, and each converts the bodies it parsed that the cache lacks (one pass
+    over the texts instead of two)."""
     loaded: list[tuple[SourceText, tuple | None]] = []  # with (article, problems) from the cache
     for item in texts:
         known = cache.articles.get(item.key) if cache is not None else None
         loaded.append((item, known))
     todo = [(item.source, item.text) for item, known in loaded if known is None]
     jobs = worker_count(options.jobs, len(todo))
-    parsed = iter(map_in_processes(_parse_chunk, todo, jobs) if jobs > 1 else _parse_chunk(todo))
+    converted = {}
+    if jobs > 1:
+        global _parse_job
+        _parse_job = (cache.bodies.keys() if cache is not None else frozenset(), options.drafts)
+        try:
+            parsed = iter(map_in_processes(_parse_and_convert_chunk, todo, jobs, initializer=_start_worker))
+        finally:
+            _parse_job = (frozenset(), False)
+    else:
+        parsed = ((article, found, None, None) for article, found in _parse_chunk(todo))
     articles = []
     for item, known in loaded:
         if known is None:
-            article, found = next(parsed)
+            article, found, key, body = next(parsed)
+            if body is not None:
+                converted[key] = body
             if article is not None and cache is not None:  # the source is set again below: cheaper to load
                 cache.articles.put(item.key, (replace(article, source=None), tuple(found)))
         else:
@@ -352,17 +368,24 @@ def load_articles(texts: list[SourceText], options: BuildOptions, problems: list
             articles.append(replace(article, source=item.source, text_hash=item.key.hex()))
     if stats is not None:
         stats["articles_parsed"] = len(todo)
-    return articles
+    return articles, converted
 
 
 def render_bodies(articles: list[Article], renderer: MarkdownRenderer, cache: BuildCache | None = None,
-                  jobs: int | None = None, stats: dict[str, int] | None = None) -> dict[str, RenderedBody]:
-    """Every article's body as HTML: from the cache, else converted (in parallel when it pays)."""
+                  jobs: int | None = None, stats: dict[str, int] | None = None,
+                  converted: dict | None = None) -> dict[str, RenderedBody]:
+    """Every article's body as HTML: from the cache or `converted` (by load_articles), else
+    converted now (in parallel when it pays)."""
     bodies: dict[str, RenderedBody] = {}
     todo: list[tuple[Article, bytes]] = []
+    fresh = 0
     for article in articles:
         key = body_key(article.rel, article.body_line, article.body)
         body = cache.bodies.get(key) if cache is not None else None
+        if body is None and converted and key in converted:
+            body, fresh = converted[key], fresh + 1
+            if cache is not None:
+                cache.bodies.put(key, body)
         if body is None:
             todo.append((article, key))
         else:
@@ -370,15 +393,15 @@ def render_bodies(articles: list[Article], renderer: MarkdownRenderer, cache: Bu
     work = [(article.body, article.rel, article.body_line) for article, _ in todo]
     jobs = worker_count(jobs, len(work))
     if jobs > 1:
-        converted = map_in_processes(_convert_chunk, work, jobs, initializer=_start_worker)
+        results = map_in_processes(_convert_chunk, work, jobs, initializer=_start_worker)
     else:
-        converted = [renderer.render(*item) for item in work]
-    for (article, key), body in zip(todo, converted):
+        results = [renderer.render(*item) for item in work]
+    for (article, key), body in zip(todo, results):
         bodies[article.rel] = body
         if cache is not None:
             cache.bodies.put(key, body)
     if stats is not None:
-        stats["bodies_converted"] = len(todo)
+        stats["bodies_converted"] = len(todo) + fresh
     return bodies
 
 
@@ -410,6 +433,22 @@ def _parse_chunk(chunk: list[tuple[SourceFile, str]]) -> list[tuple[Article | No
 
 
 _worker_renderer: MarkdownRenderer | None = None
+# For the forked workers of load_articles: the body keys the cache holds, and whether drafts are built.
+_parse_job: tuple[frozenset | set, bool] = (frozenset(), False)
+
+
+def _parse_and_convert_chunk(chunk: list[tuple[SourceFile, str]]) -> list[tuple]:
+    """(article, problems, body key, body converted or None) for each text of `chunk`."""
+    known_bodies, drafts = _parse_job
+    results = []
+    for article, found in _parse_chunk(chunk):
+        key = body = None
+        if article is not None and (drafts or not article.meta.draft):
+            key = body_key(article.rel, article.body_line, article.body)
+            if key not in known_bodies:
+                body = _worker_renderer.render(article.body, article.rel, article.body_line)
+        results.append((article, found, key, body))
+    return results
 
 
 def _start_worker() -> None:

@@ -80,6 +80,9 @@ class Store:
             self._shards = [_read_pickle(path) for path in self.paths]
         return self._shards
 
+    def keys(self) -> set[bytes]:
+        return {key for shard in self._load() for key in shard}
+
     def get(self, key: bytes):
         value = self._load()[key[0] % self.SHARDS].get(key)
         if value is not None:

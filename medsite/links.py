@@ -776,12 +776,13 @@ def lint_problems(config: SiteConfig, result: BuildResult, link_problems: list[P
 
 def command(args) -> int:
     """`check`: build, check links and content on the staged site, publish only if all is well."""
-    from .cli import EXIT_OK, EXIT_PROBLEMS, report
+    from .cli import EXIT_OK, EXIT_PROBLEMS, keep_until_exit, report
     config, problems = load_config(args.config, getattr(args, "out", None))
     check = SiteCheck(external=args.external)
     result = None
     if config is not None:
         result = build(config, BuildOptions(), checks=(check,))
+        keep_until_exit(result)
         problems += result.problems
     if args.format == "json":
         print(json.dumps({"problems": [p.as_dict() for p in sort_problems(problems)], "pages": check.pages,

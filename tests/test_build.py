@@ -288,3 +288,42 @@ def test_footer_links_come_from_the_config_and_are_checked(make_site):
     links = {text: href for href, text in Html("<footer" + footer).links}
     assert links["Words we use"] == "../../glossary/"
     assert links["Send feedback"] == "mailto:editors@test.example"
+
+
+def test_a_site_built_in_several_processes_equals_one_built_in_one(make_site):
+    """Enough articles that parsing, converting and rendering are shared among processes; with
+    a warm cache after a front-matter edit of every article (parsed again, bodies from the cache)."""
+    import shutil
+
+    files = {f"content/topic-a/extra-{n:03d}.md": f"""
+        ---
+        title: Extra article {n}
+        summary: Article {n} of many.
+        kind: page
+        order: {n + 10}
+        last_reviewed: 2026-11-01
+        draft: {"true" if n % 50 == 0 else "false"}
+        ---
+        ## Part {n}
+
+        Text with a [link](second.md) and *emphasis*, a table:
+
+        | a | b |
+        | - | - |
+        | {n} | x |
+        """ for n in range(260)}
+    site = make_site(files)
+
+    def tree(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    assert run_cli("build", "--no-cache", "--jobs", "1", "--out", str(site / "_one"), cwd=site).returncode == 0
+    built = run_cli("build", "--jobs", "2", cwd=site)
+    assert built.returncode == 0, built.stderr
+    assert tree(site / "_site") == tree(site / "_one")
+    for path in (site / "content/topic-a").glob("extra-*.md"):
+        path.write_text(path.read_text(encoding="utf-8").replace("of many.", "of a great many."), encoding="utf-8")
+    shutil.rmtree(site / "_one")
+    assert run_cli("build", "--no-cache", "--jobs", "1", "--out", str(site / "_one"), cwd=site).returncode == 0
+    assert run_cli("build", "--jobs", "2", cwd=site).returncode == 0
+    assert tree(site / "_site") == tree(site / "_one")
