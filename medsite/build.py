@@ -232,7 +232,7 @@ class Builder:
         clock.lap("write")
         if self.cache is not None:
             self.state = quick.make_state(fingerprint, inputs, discovery, read, articles, bodies, site, entries,
-                                          problems, own_problems, read_at_ns)
+                                          problems, own_problems, read_at_ns, self.state)
             quick.save(self.state, self.cache.folder)
             clock.lap("write")
         return result
@@ -243,6 +243,7 @@ class Builder:
         state = self.state or quick.load(self.cache.folder, discovery)
         if state is None:
             return False
+        self.state = state  # unchanged until quick.apply; its outlines serve a full build too
         found = quick.changed_articles(state, discovery, fingerprint, self.renderer)
         clock.lap("load")
         if found is None:

@@ -173,8 +173,9 @@ def _read_or_empty(path: Path) -> bytes:
 
 
 def article_key(source: SourceFile, text: str) -> bytes:
-    """Names an article file's text where it was read from (problems show `shown`)."""
-    return digest(code_version(), source.rel, source.shown, text)
+    """Names an article file's text where it was read from (problems show `shown`): everything
+    made of the article alone (front matter, body, outline) follows from it."""
+    return digest(code_version(), source.rel, source.shown, os.fspath(source.location), text)
 
 
 def body_key(rel: str, body_line: int, body: str) -> bytes:

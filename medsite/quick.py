@@ -81,15 +81,21 @@ def outline(article: Article, body: RenderedBody) -> bytes:
 
 def make_state(fingerprint: bytes, inputs: bytes, discovery: Discovery, texts, articles: list[Article],
                bodies: dict[str, RenderedBody], site: Site, entries: list[SearchEntry], problems: list[Problem],
-               own_problems: dict[str, list[Problem]], read_at_ns: int) -> SiteState:
-    """The state of a build that has just succeeded."""
+               own_problems: dict[str, list[Problem]], read_at_ns: int, earlier: SiteState | None) -> SiteState:
+    """The state of a build that has just succeeded; outlines of texts `earlier` had are taken from it."""
     in_site = {article.rel: article for article in articles}
     states = {}
     for item in texts:
         rel = item.source.rel
         article = in_site.get(rel)
-        states[rel] = ArticleState(stat_of(item.stat), read_at_ns, item.key,
-                                   None if article is None else outline(article, bodies[rel]),
+        known = earlier.articles.get(rel) if earlier is not None else None
+        if article is None:
+            article_outline = None
+        elif known is not None and known.key == item.key and known.outline is not None:
+            article_outline = known.outline  # the same text: the same outline (cache.article_key)
+        else:
+            article_outline = outline(article, bodies[rel])
+        states[rel] = ArticleState(stat_of(item.stat), read_at_ns, item.key, article_outline,
                                    tuple(own_problems.get(rel, ())))
     own = {problem for found in own_problems.values() for problem in found}
     return SiteState(fingerprint, inputs, tuple(s.rel for s in discovery.articles),
@@ -269,12 +275,13 @@ class _LeanPickler(pickle.Pickler):
             "source": article.source, "meta": None, "body": "", "body_line": article.body_line, "meta_lines": {},
             "text_hash": article.text_hash, "url": article.url}),
         Page: lambda page: (copyreg.__newobj__, (Page,), {**vars(page), "body": None, "body_html": Markup("")}),
+        SourceFile: lambda source: (_source_file, (source.rel, source.shown, os.fspath(source.location))),
     }
 
-    def persistent_id(self, obj):
-        if type(obj) is SourceFile:
-            return obj.rel, obj.shown, os.fspath(obj.path)
-        return None
+
+def _source_file(rel: str, shown: str, location: str) -> SourceFile:
+    """Names a source file in a saved state; `_Unpickler` gives the one found by this build."""
+    raise pickle.UnpicklingError("a state is read by quick.load")
 
 
 class _Unpickler(pickle.Unpickler):
@@ -282,10 +289,14 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(stream)
         self.sources = sources
 
-    def persistent_load(self, pid):
-        rel, shown, path = pid
+    def find_class(self, module: str, name: str):
+        if (module, name) == (__name__, "_source_file"):
+            return self._source_file
+        return super().find_class(module, name)
+
+    def _source_file(self, rel: str, shown: str, location: str) -> SourceFile:
         source = self.sources.get(rel)
-        if source is None or source.shown != shown or os.fspath(source.location) != path:
+        if source is None or source.shown != shown or os.fspath(source.location) != location:
             raise pickle.UnpicklingError("the state names a file that is not found now")
         return source
 
