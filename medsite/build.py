@@ -193,12 +193,13 @@ class Builder:
                 site, disclaimer, options.content_security_policy, entries))
             kept, todo, pending = memo.keep_unchanged(live, out)
         staging = options.write and not has_errors(problems)
-        if staging:  # pages are written while others are rendered
+        if staging:  # pages are written while others are rendered (by threads: only once workers are forked)
             self.output.begin_stage(live)
-            self.output.add(map(page_file, kept))
         pages, found = render_site(site, env, disclaimer, options, reuse, entries, todo,
                                    sink=(lambda done: self.output.add(map(page_file, done))) if staging else None)
         problems += found
+        if staging:
+            self.output.add(map(page_file, kept))
         if self.page_memo is not None:
             for page in pages:
                 if page.key is not None and page.url in pending:
