@@ -15,6 +15,7 @@ articles when they are installed (it installs nothing), and prints how many time
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
@@ -157,10 +158,13 @@ class Stages:
 
 
 def in_process(site: Site, use_cache: bool = True) -> Stages:
-    """One build in this process, for its stage timings (only those are kept: memory stays low)."""
+    """One build in this process, for its stage timings (only those are kept: memory stays low).
+    It runs in the site's folder, as the commands do: paths in problems, and so the state a
+    build leaves for the next (quick.py), depend on the folder a build runs in."""
     config, problems = load_config(site.config)
     assert config is not None, problems
-    result = build(config, BuildOptions(use_cache=use_cache))
+    with contextlib.chdir(site.folder):
+        result = build(config, BuildOptions(use_cache=use_cache))
     return Stages(result.timings, result.stats)
 
 
@@ -201,13 +205,14 @@ def bench_size(site: Site, runs: int, rows: list[Row], stages: dict, sizes: dict
 
     config, _ = load_config(site.config)
     builder = Builder(config, BuildOptions(quick=True))  # as the preview server keeps one
-    builder.build()
     warm = []
-    for run in range(runs):
-        edit_text(site, 20 + run)
-        started = time.perf_counter()
-        result = builder.build()
-        warm.append(time.perf_counter() - started)
+    with contextlib.chdir(site.folder):
+        builder.build()
+        for run in range(runs):
+            edit_text(site, 20 + run)
+            started = time.perf_counter()
+            result = builder.build()
+            warm.append(time.perf_counter() - started)
     rows.append(Row(n, "warm process, one article edited", warm, None,
                     f"{result.stats['pages_rendered']} pages rendered; {same_as_clean_build(site)}"))
     stages[(n, "warm process, one article edited")] = Stages(result.timings, result.stats)
