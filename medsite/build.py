@@ -8,14 +8,12 @@ the last build (cache.py); Markdown for many articles is converted in several pr
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 import time
 import datetime as dt
 import gc
 import hashlib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
@@ -411,7 +409,10 @@ def worker_count(jobs: int | None, items: int) -> int:
     """How many processes to share `items` among: one when starting more does not pay, or is not
     safe (fork copies only the calling thread, so a process running other threads, such as the
     preview server, stays in one process)."""
-    if items < PARALLEL_FROM or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if items < PARALLEL_FROM or threading.active_count() > 1:
+        return 1
+    import multiprocessing  # here: a rebuild of a few pages never needs it (10 ms at every start)
+    if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     return max(1, min(jobs or os.cpu_count() or 1, items // (PARALLEL_FROM // 2)))
 
@@ -421,6 +422,8 @@ def map_in_processes(function, items: list, jobs: int, initializer=None, chunk: 
     `each` (when given) gets every result as soon as it is back, in order."""
     chunks = [items[start:start + chunk] for start in range(0, len(items), chunk)]
     results = []
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=initializer) as pool:
         for returned in pool.map(function, chunks):
             for result in returned:

@@ -229,12 +229,14 @@ class OutputFolder:
             previous = self._manifest_of(self.out)
             staged_inode, live_inode = _inode(self.spare), _inode(self.out)
             # Both manifests name their folders by inode, so they are right whether or not the
-            # exchange below happens: write them first.
-            _write(self._manifest_paths[0], _Manifest(staged_inode, self._staged, inputs, problems))
-            if previous is not None and live_inode is not None:
-                _write(self._manifest_paths[1], _Manifest(live_inode, previous.records))
-            else:
-                self._manifest_paths[1].unlink(missing_ok=True)
+            # exchange below happens: the live folder's stays as it is (it describes the spare
+            # after the exchange), the staged folder's is written first, in the other file.
+            kept = next((path for path, manifest in self._manifests.items()
+                         if manifest is previous and live_inode is not None), None)
+            fresh = next(path for path in self._manifest_paths if path != kept)
+            _write(fresh, _Manifest(staged_inode, self._staged, inputs, problems))
+            if kept is None:  # no manifest describes the live folder: the other file describes nothing
+                next(path for path in self._manifest_paths if path != fresh).unlink(missing_ok=True)
             if live_inode is None:
                 os.rename(self.spare, self.out)
             elif not _exchange(self.spare, self.out):
