@@ -213,7 +213,7 @@ def reads_only_own_article(paths) -> bool:
 # file is written aside and renamed in; a journal names the state it continues, so one left from
 # an earlier state is ignored (a state older than the live output is refused by the builder).
 
-_JOURNAL_LIMIT = 200  # changes; more, and the whole state is written again
+_JOURNAL_LIMIT = 50  # changes; more, and the whole state is written again (replaying costs too)
 
 
 def save(state: SiteState, cache_folder: Path) -> None:
