@@ -505,3 +505,23 @@ def test_a_draft_edited_in_the_preview_takes_the_quick_way(make_site):
     result = builder.build()
     assert result.written and result.site is not None
     assert_same_as_clean_build(site, "--drafts")
+
+
+def test_many_quick_rebuilds_then_the_next_command_reads_the_state_and_its_journal(make_site):
+    """Each quick rebuild journals its change; past the journal's limit the whole state is saved
+    again. A new builder (the next command) replays what is on disk and stays exact."""
+    from medsite import quick
+    site = make_site()
+    builder = quick_builder(site)
+    builder.build()
+    path = site / "content/topic-a/second.md"
+    for number in range(quick._JOURNAL_LIMIT + 5):
+        path.write_text(path.read_text(encoding="utf-8") + f"\nEdit {number}.\n", encoding="utf-8")
+        result = builder.build()
+        assert result.written and result.site is None, number
+    assert 0 < len(builder.state.journal) < quick._JOURNAL_LIMIT  # saved whole once, journalled since
+    path.write_text(path.read_text(encoding="utf-8") + "\nThe last edit.\n", encoding="utf-8")
+    result = quick_builder(site).build()
+    assert result.written and result.site is None
+    assert "The last edit." in (site / "_site/topic-a/second/index.html").read_text(encoding="utf-8")
+    assert_same_as_clean_build(site)
