@@ -144,7 +144,8 @@ def inputs_fingerprint(config, assets: list[Path], settings: str) -> bytes:
     def add(*parts: bytes | str) -> None:
         hasher.update(digest(*parts))
 
-    add(code_version(), settings, os.getcwd(), str(config.output_path), config.config_path.read_bytes())
+    add(code_version(), settings, os.getcwd(), str(config.output_path), str(config.config_path),
+        config.config_path.read_bytes())
     for path in [*assets, config.disclaimer_path]:
         add(str(path), _read_or_empty(path))
     for folder in (config.templates_path, config.static_path):
