@@ -104,10 +104,10 @@ class _GatedInlineProcessor(InlineProcessor):
     (a third of all Markdown time). Text holding none of the needles of any pattern is returned as
     it is, which is what trying them all gives."""
 
-    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802 - overrides
+    def _InlineProcessor__handleInline(self, data: str, *args, **kwargs) -> str:  # noqa: N802 - overrides
         if _ANY_NEEDLE.search(data) is None:
             return data
-        return super()._InlineProcessor__handleInline(data, patternIndex)
+        return super()._InlineProcessor__handleInline(data, *args, **kwargs)
 
 
 class _MedsiteExtension(Extension):
