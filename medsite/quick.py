@@ -262,6 +262,9 @@ def load(cache_folder: Path, discovery: Discovery) -> SiteState | None:
     return state
 
 
+_NO_HTML = Markup("")  # one object for every page: pickled once (a Markup is slow to load)
+
+
 class _LeanPickler(pickle.Pickler):
     """Pickles a state for the next command, leaving out what a quick rebuild never reads: it
     renders only pages whose templates read no article but their own (`reads_only_own_article`),
@@ -274,7 +277,7 @@ class _LeanPickler(pickle.Pickler):
         Article: lambda article: (copyreg.__newobj__, (Article,), {
             "source": article.source, "meta": None, "body": "", "body_line": article.body_line, "meta_lines": {},
             "text_hash": article.text_hash, "url": article.url}),
-        Page: lambda page: (copyreg.__newobj__, (Page,), {**vars(page), "body": None, "body_html": Markup("")}),
+        Page: lambda page: (copyreg.__newobj__, (Page,), {**vars(page), "body": None, "body_html": _NO_HTML}),
         SourceFile: lambda source: (_source_file, (source.rel, source.shown, os.fspath(source.location))),
     }
 
