@@ -161,8 +161,8 @@ class Builder:
             return result
         own_problems: dict[str, list[Problem]] = {}
         articles, converted = load_articles(texts, options, problems, self.cache, result.stats, own_problems)
-        read = [replace(item, text="") for item in texts]  # what the state keeps; the texts are done with
-        del texts
+        for item in texts:
+            item.text = ""  # parsed: the state keeps only where each text came from and its key
         clock.lap("load")
         disclaimer, found = load_disclaimer(config, lambda text: renderer.render(text, "").html)
         problems += found
@@ -230,7 +230,7 @@ class Builder:
         result.written = True
         clock.lap("write")
         if self.cache is not None:
-            self.state = quick.make_state(fingerprint, inputs, discovery, read, articles, bodies, site, entries,
+            self.state = quick.make_state(fingerprint, inputs, discovery, texts, articles, bodies, site, entries,
                                           problems, own_problems, read_at_ns, self.state)
             quick.save(self.state, self.cache.folder)
             clock.lap("write")
@@ -304,7 +304,7 @@ class Builder:
         return True
 
 
-@dataclass(frozen=True)
+@dataclass
 class SourceText:
     """An article file's text as read, with what says later whether it is still the same."""
 

@@ -355,7 +355,7 @@ def test_a_burst_of_saves_causes_one_build_after_the_quiet_period(tmp_path):
     try:
         time.sleep(0.05)
         for number in range(8):  # an editor's write-to-temp-and-rename, repeated quickly
-            temp = tmp_path / f"page.md.tmp"
+            temp = tmp_path / "page.md.tmp"
             temp.write_text(f"version {number}")
             os.replace(temp, tmp_path / "page.md")
             time.sleep(0.02)
