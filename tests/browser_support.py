@@ -3,6 +3,8 @@
 - `launch_chromium(playwright)`: Debian's /usr/bin/chromium with the only flags we allow
   (never `playwright install`, no background traffic to other hosts).
 - `serve_folder(folder)`: a quiet http.server on 127.0.0.1 in a thread, for the length of a `with`.
+- `wait_until(page, expression)`: poll a JavaScript expression until it is true, within the
+  page's Content-Security-Policy (Playwright's `wait_for_function` needs eval).
 - `build_real_site(out, base_url)`: the real site from the project's config.yaml, built with the
   real command into `out`, optionally published at another base URL (the local server's, so that
   canonical links and absolute URLs point at the site under test).
@@ -15,8 +17,10 @@ import http.server
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import ROOT, run_cli
@@ -102,3 +106,22 @@ def page_urls(site: Path) -> list[str]:
         rel = path.relative_to(site).as_posix()
         urls.append("/" + rel[:-len("index.html")] if rel.endswith("index.html") else "/" + rel)
     return urls
+
+
+def wait_until(page, expression: str, timeout: float = 10) -> None:
+    """Poll `expression` in the page until it is true.
+
+    Not `page.wait_for_function`: it evaluates strings with eval, which the page's policy forbids.
+    """
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(f"() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }}"):
+                return
+        except Error:  # the page is reloading under us
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"still false after {timeout} s: {expression}\npage text: {page.inner_text('body')[:500]}")
+        time.sleep(0.02)

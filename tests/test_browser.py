@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser_support import page_urls, served_real_site
+from browser_support import page_urls, served_real_site, wait_until
 from conftest import ROOT
 
 pytest.importorskip("playwright.sync_api")
@@ -205,12 +205,12 @@ def test_typing_bladder_on_the_search_page_finds_the_risks_page(site, chromium):
     page.goto(base_url + "search/")
     page.fill("#search-q", "")
     page.type("#search-q", "bladder", delay=20)
-    page.wait_for_function("document.getElementById('search-status').textContent.includes('bladder')")
+    wait_until(page, "document.getElementById('search-status').textContent.includes('bladder')")
     hits = page.eval_on_selector_all("#search-results a", "links => links.map(a => a.href)")
     assert hits and hits[0] == base_url + ARTICLE.lstrip("/")
     assert "match" in page.inner_text("#search-status")
     page.fill("#search-q", "xylophone")
-    page.wait_for_function("document.getElementById('search-status').textContent.includes('No pages')")
+    wait_until(page, "document.getElementById('search-status').textContent.includes('No pages')")
     assert page.eval_on_selector_all("#search-results li", "items => items.length") == 0
     context.close()
 
@@ -222,7 +222,7 @@ def test_the_header_search_form_lands_on_the_search_page_with_results(site, chro
     page.fill("#site-search-q", "bladder")
     page.press("#site-search-q", "Enter")
     page.wait_for_url(re.compile(r"/search/\?q=bladder"))
-    page.wait_for_function("document.getElementById('search-status').textContent.includes('match')")
+    wait_until(page, "document.getElementById('search-status').textContent.includes('match')")
     assert page.input_value("#search-q") == "bladder"
     assert base_url + ARTICLE.lstrip("/") in page.eval_on_selector_all("#search-results a", "ls => ls.map(a => a.href)")
     context.close()
@@ -252,7 +252,7 @@ def test_every_request_the_browser_makes_goes_to_127_0_0_1_and_nothing_breaks_th
         page.goto(base_url + url.lstrip("/"))
         page.wait_for_load_state("networkidle")
     page.goto(base_url + "search/?q=bladder")
-    page.wait_for_function("document.getElementById('search-status').textContent.includes('match')")
+    wait_until(page, "document.getElementById('search-status').textContent.includes('match')")
     context.close()
     hosts = {urlsplit(url).hostname for url in requests}
     assert hosts == {"127.0.0.1"}, f"requests to other hosts: {sorted(u for u in requests if '127.0.0.1' not in u)}"

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from browser_support import wait_until
 from test_serve import ARTICLE, PAGE, start_server
 
 
@@ -15,24 +16,6 @@ def tab(chromium):
     page = chromium.new_page()
     yield page
     page.context.close()
-
-
-def wait_until(page, expression: str, timeout: float = 10) -> None:
-    """Poll `expression` in the page until it is true.
-
-    Not `page.wait_for_function`: it evaluates strings with eval, which the page's policy forbids.
-    """
-    from playwright.sync_api import Error
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if page.evaluate(f"() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }}"):
-                return
-        except Error:  # the page is reloading under us
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"still false after {timeout} s: {expression}\npage text: {page.inner_text('body')[:500]}")
-        time.sleep(0.02)
 
 
 def wait_until_live(page) -> None:
