@@ -31,7 +31,8 @@ from .markdown import MarkdownRenderer, RenderedBody
 from .output import FileRecord, OutputFile, OutputFolder
 from .problems import Problem, error, has_errors
 from .render import (CONTENT_SECURITY_POLICY, PAGE_CONTEXT, PageReuse, RenderedPage, base_path_of, make_environment,
-                     render_pages, render_robots, render_sitemap, shared_context, template_shown_and_chain)
+                     pages_as_built, render_pages, render_robots, render_sitemap, shared_context,
+                     template_shown_and_chain)
 from .seo import SearchEntry, render_feed, render_search_index, search_entries
 from .site import Page, Site, Topic, assemble_site
 
@@ -180,6 +181,8 @@ class Builder:
         if disclaimer is None:
             return result
         env = make_environment(config)
+        if checks and self._check_in_place(inputs, checks, env, result):
+            return result
         live = self.output.live_records()
         keys = PageKeys(env)
         out = f"{self.output.out}/"
@@ -221,20 +224,40 @@ class Builder:
         staged, found = self.output.finish_stage()
         problems += found
         clock.lap("write")
+        built_problems = tuple(problems)  # what the output keeps: a later build of the same inputs repeats them
         for check in checks:
             problems += check(staged, result)
         clock.lap("check")
         if has_errors(problems):
             return result
-        self.output.swap_into_place(inputs, tuple(problems))
+        self.output.swap_into_place(inputs, built_problems)
         result.written = True
         clock.lap("write")
         if self.cache is not None:
             self.state = quick.make_state(fingerprint, inputs, discovery, texts, articles, bodies, site, entries,
-                                          problems, own_problems, read_at_ns, self.state)
+                                          list(built_problems), own_problems, read_at_ns, self.state)
             quick.save(self.state, self.cache.folder)
             clock.lap("write")
         return result
+
+    def _check_in_place(self, inputs: bytes, checks: tuple[StagedCheck, ...], env, result: BuildResult) -> bool:
+        """`check` of a site already built from exactly `inputs`: the live output is checked where it
+        is, as nothing would be rendered again, staged or swapped; its build's problems are repeated.
+        Whether it applied."""
+        if self.cache is None or not self.options.write or has_errors(result.problems):
+            return False
+        earlier = self.output.built_from(inputs)
+        if earlier is None:
+            return False
+        clock = _Clock(result.timings)
+        result.problems[:] = earlier[1]
+        result.pages = pages_as_built(result.site, env, f"{self.output.out}/")
+        result.stats.update(pages=len(result.pages), pages_rendered=0, pages_kept=len(result.pages))
+        for check in checks:
+            result.problems += check(self.output.out, result)
+        result.written = result.up_to_date = not has_errors(result.problems)
+        clock.lap("check")
+        return True
 
     def _quick(self, discovery: Discovery, fingerprint: bytes, result: BuildResult) -> bool:
         """Rebuild the quick way (quick.py) when it applies; whether it did."""

@@ -104,6 +104,18 @@ def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer,
     return rendered, problems
 
 
+def pages_as_built(site: Site, env: jinja2.Environment, out: str) -> list[RenderedPage]:
+    """Every page of `site` as its live file in the folder `out` (ending in '/') holds it, built
+    from the same inputs before: nothing is rendered."""
+    shown = {name: template_shown_and_chain(env, site.config, name) for name in {page.template for page in site.pages}}
+    pages = []
+    for page in site.pages:
+        template_shown, chain = shown[page.template]
+        pages.append(RenderedPage(page.url, None, template_shown, page.source_shown, chain,
+                                  kept_file=out + url_to_file(page.url)))
+    return pages
+
+
 # The names of a page's template context that differ from page to page; every other one is in
 # shared_context, the same for all pages of a build. (build.PageMemo relies on this split.)
 PAGE_CONTEXT = frozenset({"page", "url", "structured_data"})
