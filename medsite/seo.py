@@ -233,7 +233,10 @@ def print_url_filter(base_url: str):
         page_address = base_url.rstrip("/") + page_url
 
         def add(match: re.Match) -> str:
-            absolute = urljoin(page_address, match.group(1).replace("&amp;", "&"))
+            try:
+                absolute = urljoin(page_address, match.group(1).replace("&amp;", "&"))
+            except ValueError:  # no address ('//x[/a': a host with an unclosed '['); the link check reports it
+                return match.group(0)
             return f'{match.group(0)} data-print-url={quoteattr(absolute)}'
         return Markup(_RELATIVE_LINK.sub(add, str(html)))
     return with_print_urls
