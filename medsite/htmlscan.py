@@ -78,38 +78,80 @@ def iter_raw_tags(html: str):
             return
 
 
-# Start tags that have attributes, and the start of raw-text elements (whose content is skipped).
-# Possessive quantifiers let the engine pass over attribute text without backtracking.
-_ATTRIBUTED_TAG = re.compile(
-    r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<![^>]*>|<\?.*?>"
-    r"|<(?:(?P<raw>(?i:script|style)\b)|(?P<tag>[A-Za-z][A-Za-z0-9:-]*(?=\s)))"
-    r"(?P<attrs>(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>",
-    re.S)
+# The parts of the scan of start tags that look for attributes (`start_tag_attributes`). Possessive
+# quantifiers let the engine pass over attribute text without backtracking.
+_NOT_TAGS = r"!--.*?-->|!\[CDATA\[.*?\]\]>|![^>]*>|\?.*?>"  # after "<": comments, CDATA, declarations, PIs
+_ATTRIBUTE_TEXT = r"""(?:[^>"']++|"[^"]*+"|'[^']*+')*+"""
 
 
 def iter_start_tags(html: str, attributes: frozenset[str]):
     """Yield the start tags having any of `attributes`, as `iter_tags` would, in document order.
 
     Several times faster than filtering `iter_tags` on whole pages: tags without attributes and
-    end tags never reach Python. The link checker runs this over every page of the site.
+    end tags never reach Python.
     """
+    for name, attrs, start, end in start_tag_attributes(html, attributes):
+        yield Tag(name, attrs, start, end, False, html[start:end - 1].rstrip().endswith("/"))
+
+
+def start_tag_attributes(html: str, attributes: frozenset[str], read: frozenset[str] | None = None):
+    """(name, attrs, start, end) of each tag `iter_start_tags` yields, without making a Tag.
+
+    With `read` (more attribute names), attrs may leave out the attributes in neither `attributes`
+    nor `read`: then a tag whose attributes are all `name` or `name="value"`, in lower case, at
+    most two of them in `attributes` or `read`, is read by the regular expression alone, as
+    `parse_attrs` would read it. The link checker scans every page with this.
+    """
+    pattern = _start_tag_pattern(attributes, read)
     mentions = _mentions(attributes)
-    skip_until = 0
-    for match in _ATTRIBUTED_TAG.finditer(html):
-        if match.start() < skip_until:
+    skip_until = 0  # the end of the raw text (script, style) being skipped
+    for match in pattern.finditer(html):
+        kind = match.lastgroup
+        if kind is None or kind == "plain":  # no tag, or one without the attributes sought
             continue
-        raw, name, raw_attrs = match.group("raw", "tag", "attrs")
-        if raw is not None:
-            name = raw.lower()
-            end = _RAW_TEXT[name].search(html, match.end())
-            skip_until = end.start() if end else len(html)
-        elif name is None:
+        start = match.start()
+        if start < skip_until:
             continue
-        if not mentions.search(raw_attrs.lower()):
-            continue
-        attrs = parse_attrs(raw_attrs)
+        if kind == "value" or kind == "value2":  # read by the pattern
+            name, first, value, second, value2 = match.group("plain", "attribute", "value", "attribute2", "value2")
+            attrs = {first: htmllib.unescape(value) if "&" in value else value}
+            if second is not None and second not in attrs:
+                attrs[second] = htmllib.unescape(value2) if "&" in value2 else value2
+        else:
+            name, raw_attrs = match.group(match.lastindex - 1, match.lastindex)
+            if kind == "raw_attrs":
+                skip_until = raw_text_end(html, name.lower(), match.end())
+            if not mentions.search(raw_attrs.lower()):
+                continue
+            attrs = parse_attrs(raw_attrs)
         if not attributes.isdisjoint(attrs):
-            yield Tag(name.lower(), attrs, match.start(), match.end(), False, raw_attrs.rstrip().endswith("/"))
+            yield name.lower(), attrs, start, match.end()
+
+
+@functools.lru_cache(maxsize=16)
+def _start_tag_pattern(attributes: frozenset[str], read: frozenset[str] | None) -> re.Pattern:
+    """Start tags that have attributes (`tag`, `attrs`), and the start of raw-text elements (`raw`,
+    `raw_attrs`), whose content is skipped; comments and the like, to pass over.
+
+    With `read`, first `plain`: a tag of `name` and `name="value"` attributes, at most two of them
+    named in `attributes` or `read` (`attribute`, `value`, `attribute2`, `value2`), which
+    `parse_attrs` would read the same way. Those two are matched in lower case, and the other
+    names have no capitals (nor the Kelvin sign, whose lower case is k): so none of them is a
+    name sought in another case. Any other tag is left to `parse_attrs`.
+    """
+    alternatives = [rf"(?P<raw>(?ai:script|style)\b)(?P<raw_attrs>{_ATTRIBUTE_TEXT})>"]
+    if read is not None:
+        named = "|".join(sorted(map(re.escape, attributes | read), reverse=True))  # srcset before src
+        other = rf"""(?:\s++(?!(?:{named})(?![^\s"'>/=]))[^\s"'>/=A-Z\u212a]++(?:="[^"]*+")?)*+"""
+        alternatives.append(
+            rf"(?P<plain>[A-Za-z][A-Za-z0-9:-]*+)(?=\s){other}"
+            rf"""(?:\s++(?P<attribute>{named})="(?P<value>[^"]*+)"{other}"""
+            rf"""(?:\s++(?P<attribute2>{named})="(?P<value2>[^"]*+)"{other})?)?"""
+            r"[\s/]*+>")
+    alternatives.append(rf"(?P<tag>[A-Za-z][A-Za-z0-9:-]*+)(?=\s)(?P<attrs>{_ATTRIBUTE_TEXT})>")
+    alternatives.append(_NOT_TAGS)  # none starts like a tag: their order does not matter
+    # The lookahead turns away end tags at once, before any alternative is tried.
+    return re.compile("<(?=[A-Za-z!?])(?:" + "|".join(alternatives) + ")", re.S)
 
 
 @functools.lru_cache(maxsize=16)

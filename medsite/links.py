@@ -24,6 +24,7 @@ import html as htmllib
 import json
 import multiprocessing
 import os
+import pickle
 import posixpath
 import re
 import sys
@@ -39,7 +40,7 @@ from .build import BuildOptions, BuildResult, build
 from .cache import CACHE_FOLDER, Store, code_version, digest
 from .config import SiteConfig, display_path, load_config
 from .content import url_to_file
-from .htmlscan import LineIndex, iter_start_tags, iter_tags
+from .htmlscan import LineIndex, iter_tags, start_tag_attributes
 from .markdown import PLACEHOLDER, SourceLink
 from .problems import ERROR, WARNING, Problem, has_errors, sort_problems, warning
 
@@ -51,12 +52,17 @@ URL_ATTRIBUTES = {
     "input": ("src",), "object": ("data",),
 }
 _SCANNED_ATTRIBUTES = frozenset({"id", "name"}.union(*URL_ATTRIBUTES.values()))
+_READ_ATTRIBUTES = frozenset({"rel"})  # read too on those tags, for the <link rel> values below
 # <link rel> values that name an origin to connect to early, not a resource.
 _HINT_RELS = frozenset({"preconnect", "dns-prefetch"})
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')""")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _SITEMAP_LOC = re.compile(r"<loc>\s*([^<]*?)\s*</loc>")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# An http(s) URL that urljoin gives back as it is, and whose parts urlsplit would find as these
+# groups (scheme, host, path, fragment): in printable ASCII, with a host, no spaces, no ';' (path
+# parameters), no brackets (IPv6 hosts), and no empty query or fragment.
+_PLAIN_URL = re.compile(r"(https?)://([^/?#;\[\] ]+)([^?#;\[\] ]*)(?:\?[^#;\[\] ]+)?(?:#([^;\[\] ]+))?")
 
 
 # --- scanning the output -----------------------------------------------------------------------
@@ -137,9 +143,7 @@ def scan_html(html: str, file: str = "") -> tuple[set[str], list[FoundLink]]:
     """The ids (and `<a name>`s) of a page, and every URL in it, in document order."""
     ids: set[str] = set()
     links: list[FoundLink] = []
-    for tag in iter_start_tags(html, _SCANNED_ATTRIBUTES):
-        attrs = tag.attrs
-        name = tag.name
+    for name, attrs, start, _ in start_tag_attributes(html, _SCANNED_ATTRIBUTES, _READ_ATTRIBUTES):
         for ident in (attrs.get("id"), attrs.get("name") if name == "a" else None):
             if ident:
                 ids.add(ident if ident.isascii() else unicodedata.normalize("NFC", ident))
@@ -151,9 +155,9 @@ def scan_html(html: str, file: str = "") -> tuple[set[str], list[FoundLink]]:
             if value is None:
                 continue
             if attribute == "srcset":
-                links += [FoundLink(file, tag.start, name, attribute, url) for url in srcset_urls(value)]
+                links += [FoundLink(file, start, name, attribute, url) for url in srcset_urls(value)]
             else:
-                links.append(FoundLink(file, tag.start, name, attribute, value))
+                links.append(FoundLink(file, start, name, attribute, value))
     return ids, links
 
 
@@ -183,7 +187,8 @@ def scan_sitemap(xml: str, file: str) -> list[FoundLink]:
 # --- resolving like a browser ------------------------------------------------------------------
 
 class Target(NamedTuple):
-    kind: str  # 'site' (inside the output), 'external', 'outside' (own host, outside base_url), 'other'
+    kind: str  # 'site' (inside the output), 'external', 'outside' (own host, outside base_url), 'other',
+    # 'invalid' (no address: a host with an unclosed '[')
     path: str  # 'site': the output-relative path, percent-decoded; else the absolute URL without fragment
     fragment: str  # as written, without '#'
 
@@ -196,18 +201,32 @@ class Resolver:
         self.scheme, self.host = base.scheme, base.netloc.lower()
         self.base_path = base.path if base.path.endswith("/") else base.path + "/"
         self.base_url = f"{self.scheme}://{base.netloc}{self.base_path}"
-        self._folders: dict[str, str] = {}  # file -> the URL path of its folder
+        self._folders: dict[str, tuple[str, str | None]] = {}  # file -> _folders_of(file)
         self._absolute: dict[str, Target] = {}  # absolute URL -> where it points
+        self._climbing: dict[tuple[str, str], Target] = {}  # (folder above, '../' value) -> where it points
 
     def resolve(self, file: str, value: str) -> Target:
         """Where `value`, found in the output file `file`, points; `value` is not empty."""
+        if value.startswith("../"):
+            # A value that first climbs out of the file's folder points the same way from every
+            # folder beside it (a site's menus, on every page): resolved once for them all.
+            above = self._folders_of(file)[1]
+            if above is not None:
+                found = self._climbing.get((above, value))
+                if found is None:
+                    found = self._climbing[above, value] = self._resolve(file, value)
+                return found
+        return self._resolve(file, value)
+
+    def _resolve(self, file: str, value: str) -> Target:
+        """`resolve`, without remembering '../' values."""
         rest, _, fragment = value.partition("#")
         if rest.startswith(self.base_url):  # the site's own absolute URL (canonical links)
             rest = rest[len(self.base_url) - len(self.base_path):]
-        elif _SCHEME.match(rest) or rest.startswith("//"):
+        elif (":" in rest and _SCHEME.match(rest)) or rest.startswith("//"):
             found = self._absolute.get(value)
             if found is None:
-                found = self._absolute[value] = self._resolve_absolute(urljoin(self.base_url, value))
+                found = self._absolute[value] = self._resolve_absolute(value)
             return found
         path = rest.partition("?")[0]
         if not path:
@@ -216,7 +235,7 @@ class Resolver:
             joined = posixpath.normpath(path)
         else:
             # RFC 3986 §5.2 merge and dot-segment removal (what urljoin does), at a fraction of its cost.
-            joined = posixpath.normpath(self._folder(file) + path)
+            joined = posixpath.normpath(self._folders_of(file)[0] + path)
         if path.endswith(("/", "/.", "/..")) or path in (".", ".."):
             joined = joined.rstrip("/") + "/"
         if not joined.startswith(self.base_path) and joined + "/" != self.base_path:
@@ -224,23 +243,36 @@ class Resolver:
         path = joined[len(self.base_path):]
         return Target("site", unquote(path) if "%" in path else path, fragment)
 
-    def _folder(self, file: str) -> str:
-        folder = self._folders.get(file)
-        if folder is None:
+    def _folders_of(self, file: str) -> tuple[str, str | None]:
+        """The URL path of the file's folder, and that of the folder above it, where '../' climbs
+        to; None for the base URL's folder, or a folder named '.' or '..' or nothing."""
+        folders = self._folders.get(file)
+        if folders is None:
             parent = posixpath.dirname(file)
-            folder = self._folders[file] = self.base_path + (parent + "/" if parent else "")
-        return folder
+            above, _, name = parent.rpartition("/")
+            folders = self._folders[file] = (
+                self.base_path + (parent + "/" if parent else ""),
+                self.base_path + (above + "/" if above else "") if name not in ("", ".", "..") else None)
+        return folders
 
-    def _resolve_absolute(self, url: str) -> Target:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
+    def _resolve_absolute(self, value: str) -> Target:
+        plain = _PLAIN_URL.fullmatch(value) if value.isascii() and value.isprintable() else None
+        if plain:  # the common case, without the cost of urljoin and urlsplit
+            url, (scheme, host, path, fragment) = value, plain.groups("")
+        else:
+            try:
+                url = urljoin(self.base_url, value)
+                scheme, host, path, _, fragment = urlsplit(url)
+            except ValueError:
+                return Target("invalid", value, "")
+        if scheme not in ("http", "https"):
             return Target("other", url, "")
         without_fragment = url.partition("#")[0]
-        if parts.netloc.lower() != self.host:
-            return Target("external", without_fragment, parts.fragment)
-        if not parts.path.startswith(self.base_path) and parts.path + "/" != self.base_path:
-            return Target("outside", without_fragment, parts.fragment)
-        return Target("site", unquote(parts.path[len(self.base_path):]), parts.fragment)
+        if host.lower() != self.host:
+            return Target("external", without_fragment, fragment)
+        if not path.startswith(self.base_path) and path + "/" != self.base_path:
+            return Target("outside", without_fragment, fragment)
+        return Target("site", unquote(path[len(self.base_path):]), fragment)
 
     def site_url(self, path: str) -> str:
         """The site path shown in messages for an output-relative path ('a/index.html' -> '/a/')."""
@@ -358,19 +390,21 @@ def find_broken(output: Output, resolver: Resolver, jobs: int | None = None,
 
 def summarize_files(folder: Path, resolver: Resolver, rels: list[str], jobs: int | None,
                     cache: Store | None) -> list[FileLinks]:
-    """The FileLinks of each file: from `cache` when it has the file's bytes, else scanned (and kept)."""
-    summarize = functools.partial(_summarize_files, folder, resolver)
-    if cache is None:
-        return [summary for _, summary in _map_files(summarize, rels, jobs)]
-    known = [cache.get(file_key(resolver, rel, (folder / rel).read_bytes())) for rel in rels]
-    scanned = iter(_map_files(summarize, [rel for rel, summary in zip(rels, known) if summary is None], jobs))
+    """The FileLinks of each file: from `cache` when it has the file's bytes, else scanned (and kept).
+
+    FileLinks come from the workers pickled, and the cache keeps them so: the parent unpickles
+    each once, and need not pickle them all again to save them.
+    """
+    known = cache.keys() if cache is not None else frozenset()
     summaries = []
-    for summary in known:
-        if summary is None:
-            key, summary = next(scanned)  # keyed by the bytes that were scanned
-            cache.put(key, summary)
-        summaries.append(summary)
-    cache.save()
+    for key, pickled in _map_files(functools.partial(_summarize_files, folder, resolver, known), rels, jobs):
+        if pickled is None:
+            pickled = cache.get(key)
+        elif cache is not None:
+            cache.put(key, pickled)
+        summaries.append(pickle.loads(pickled))
+    if cache is not None:
+        cache.save()
     return summaries
 
 
@@ -379,26 +413,37 @@ def file_key(resolver: Resolver, rel: str, data: bytes) -> bytes:
     return digest(code_version(), resolver.base_url, rel, data)
 
 
-def _summarize_files(folder: Path, resolver: Resolver, rels: list[str]) -> list[tuple[bytes, FileLinks]]:
-    return [summarize_file(folder, resolver, rel) for rel in rels]
+def _summarize_files(folder: Path, resolver: Resolver, known: frozenset[bytes] | set[bytes],
+                     rels: list[str]) -> list[tuple[bytes, bytes | None]]:
+    """(file_key, pickled FileLinks) of each file, None for those among `known`."""
+    summarized = []
+    for rel in rels:
+        key, summary = summarize_file(folder, resolver, rel, known)
+        summarized.append((key, None if summary is None else pickle.dumps(summary, pickle.HIGHEST_PROTOCOL)))
+    return summarized
 
 
-def summarize_file(folder: Path, resolver: Resolver, rel: str) -> tuple[bytes, FileLinks]:
-    """(file_key, FileLinks) of one output file."""
-    data = (folder / rel).read_bytes()
+def summarize_file(folder: Path, resolver: Resolver, rel: str,
+                   known: frozenset[bytes] | set[bytes] = frozenset()) -> tuple[bytes, FileLinks | None]:
+    """(file_key, FileLinks) of one output file, the file read once; the FileLinks None when the
+    key is among `known` (those the cache holds), so a worker need not send back what it has."""
+    with open(os.path.join(folder, rel), "rb", buffering=0) as stream:  # a plain read: no Path, no buffer
+        data = stream.read()
+    key = file_key(resolver, rel, data)
+    if key in known:
+        return key, None
     ids, links = scan_text(rel, data.decode("utf-8", errors="replace"))
     targets: dict[tuple[str, str], None] = {}
     external = []
     flagged = False
     for link, target in _resolved(links, resolver):
-        if target is None or target.kind == "outside":
+        if target is None or target.kind in ("outside", "invalid"):
             flagged = True
         elif target.kind == "external":
             external.append((target.path, link))
         elif target.kind == "site":
             targets[target.path, target.fragment] = None
-    summary = FileLinks(None if ids is None else frozenset(ids), len(links), tuple(targets), tuple(external), flagged)
-    return file_key(resolver, rel, data), summary
+    return key, FileLinks(None if ids is None else frozenset(ids), len(links), tuple(targets), tuple(external), flagged)
 
 
 def _resolved(links: list[FoundLink], resolver: Resolver) -> Iterator[tuple[FoundLink, Target | None]]:
@@ -461,6 +506,8 @@ def check_file(folder: Path, rel: str, finder: TargetFinder,
     for link, target in _resolved(links, resolver):
         if target is None:
             broken.append(Broken(link, "", "the address is empty"))
+        elif target.kind == "invalid":
+            broken.append(Broken(link, target.path, "not a valid address"))
         elif target.kind == "outside":
             broken.append(Broken(link, target.path, f"points outside the site ({resolver.base_url}); "
                                                     "write a relative link", WARNING))

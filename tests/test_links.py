@@ -487,3 +487,14 @@ def test_checking_in_several_processes_finds_exactly_what_one_process_finds(make
     parallel = find_broken(output, resolver, jobs=2)
     assert sorted(parallel.broken, key=repr) == sorted(serial.broken, key=repr) and len(serial.broken) > 16
     assert parallel.ids == serial.ids and parallel.links == serial.links
+
+
+def test_a_link_to_a_host_with_an_unclosed_bracket_is_an_error_at_its_line_not_a_crash(make_site):
+    site = make_site(base="lint-clean")
+    faq = site / "content/topic-a/faq.md"
+    faq.write_text(faq.read_text(encoding="utf-8") + "\nSee [the page](//x[/a).\n", encoding="utf-8")
+    line = len(faq.read_text(encoding="utf-8").split("\n")) - 1
+    done = run_cli("check", cwd=site)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
+    assert f"content/topic-a/faq.md:{line}: error: link to '//x[/a' — not a valid address" in done.stderr.splitlines()
