@@ -11,9 +11,12 @@ import bisect
 import datetime as dt
 import functools
 import json
+import operator
 import re
 import sys
+import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import textstat
@@ -22,7 +25,7 @@ from .build import map_in_processes, worker_count
 from .cache import CACHE_FOLDER, Store, code_version, digest
 from .config import LintPolicy, ReviewPolicy, SiteConfig, display_path
 from .content import Article, Reference, next_review_due
-from .htmlscan import iter_raw_tags, iter_tags, normalize_space, parse_attrs, visible_text
+from .htmlscan import iter_raw_tags, iter_tags, parse_attrs, visible_text
 from .problems import Problem, error, has_errors, sort_problems, warning
 from .site import Site
 
@@ -155,12 +158,12 @@ def undated_row(article: Article, body_html: str, config: SiteConfig) -> Article
     costly part, kept in the cache. Its readability findings come with the date's, in `dated_row`."""
     policy = config.lint
     lines = source_lines(article)
-    sentences = split_sentences(lines)
+    sentences = Sentences(lines)
     findings = [*check_clinical_review(article, config.review),
                 *check_references(article),
                 *check_images(article, lines),
                 *check_headings(article, lines),
-                *check_dose_amounts(article, lines, policy),
+                *check_dose_amounts(article, policy),
                 *check_sourcing(article, sentences, policy),
                 *check_repeated_sentences(article, sentences),
                 *check_keyword_runs(article, lines),
@@ -196,11 +199,15 @@ class SourceLine:
 
 
 def source_lines(article: Article) -> list[SourceLine]:
+    texts = article.body.split("\n")
+    if "`" not in article.body and "~~~" not in article.body:
+        # No fence and no inline code (most pages): every line is prose as it is written.
+        return [SourceLine(number, text, False, text) for number, text in enumerate(texts, article.body_line)]
     lines, fence = [], None
-    for index, text in enumerate(article.body.split("\n")):
+    for number, text in enumerate(texts, article.body_line):
         marker = _FENCE.match(text)
         prose = _INLINE_CODE.sub(_blank, text) if "`" in text else text
-        lines.append(SourceLine(article.body_line + index, text, fence is not None or marker is not None, prose))
+        lines.append(SourceLine(number, text, fence is not None or marker is not None, prose))
         if fence is None and marker:
             fence = marker.group(1)
         elif fence is not None and _closes(fence, text):
@@ -223,10 +230,14 @@ _BLOCK_START = re.compile(r"^\s*(?:#{1,6}\s|>|[-*+•]\s|\d+[.)]\s|\|)")
 _BLOCK_MARKERS = re.compile(r"^\s*(?:>\s?)*(?:[-*+•]\s+|\d+[.)]\s+)?")
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)\s*$")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]*_]*\s+")
+# A sentence's end: its mark (the group), closing quotes or brackets, white space (never a line break).
+_SENTENCE_END = re.compile(r"([.!?])[\"'”’)\]*_]*[^\S\n]+")
+# A line that starts with none of the markers above (no block start, heading or underline, nothing
+# to strip): it goes on the block as it is.
+_PLAIN_LINE = re.compile(r"\s*[^\s#>\-*+•|=\d]")
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to make, and pages have thousands
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to make
 class Sentence:
     text: str
     starts: tuple[tuple[int, int], ...]  # (offset in text, file line) where each source line begins
@@ -240,47 +251,83 @@ class Sentence:
         return self.starts[max(index, 0)][1]
 
 
-def split_sentences(lines: list[SourceLine]) -> list[Sentence]:
-    """The page's prose as sentences in reading order; a heading or list item ends a sentence."""
-    sentences: list[Sentence] = []
-    block: list[tuple[int, str]] = []
+class Sentences:
+    """The page's prose as sentences in reading order; a heading or list item ends a sentence.
 
-    def flush():
-        if block:
-            sentences.extend(_block_sentences(block))
-            block.clear()
+    The checks look for what they find in `text` first, which is made for the whole page at once;
+    `located`, each sentence with its file lines, only when they find something.
+    """
+
+    def __init__(self, lines: list[SourceLine]):
+        self.blocks = _blocks(lines)  # (text, where its lines start in it: (offset, file line), ...)
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The texts of `located`, joined by line breaks (which no sentence holds)."""
+        parts = _SENTENCE_END.split("\n".join(text for text, _ in self.blocks))  # text, mark, text, ...
+        ended = map(operator.add, parts[0:-1:2], parts[1::2])  # each text before a mark, with the mark
+        return "\n".join(filter(str.strip, "\n".join([*ended, parts[-1]]).split("\n")))
+
+    @functools.cached_property
+    def located(self) -> list[Sentence]:
+        return [sentence for text, starts in self.blocks for sentence in _block_sentences(text, starts)]
+
+
+def _blocks(lines: list[SourceLine]) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
+    """Each block's lines joined with spaces, and where each line starts in it."""
+    blocks: list[tuple[str, tuple[tuple[int, int], ...]]] = []
+    block: list[tuple[int, str]] = []  # (file line, text) of the block's lines so far
+
+    def flush():  # the block, which has a line
+        if len(block) == 1:  # most blocks
+            number, text = block[0]
+            blocks.append((text, ((0, number),)))
+        else:
+            blocks.append(_joined(block))
+        block.clear()
 
     for line in lines:
-        if line.is_code or not line.text.strip() or _SETEXT_UNDERLINE.match(line.text):
-            flush()
+        if line.is_code or not line.text.strip():
+            if block:
+                flush()
             continue
-        if _BLOCK_START.match(line.text):
+        if _PLAIN_LINE.match(line.prose):  # (the text starts as the prose does, or with inline code's "`")
+            block.append((line.number, line.prose.strip()))
+            continue
+        if _SETEXT_UNDERLINE.match(line.text):
+            if block:
+                flush()
+            continue
+        if block and _BLOCK_START.match(line.text):
             flush()
         heading = _HEADING.match(line.prose)
         text = (heading.group(2) or "") if heading else _BLOCK_MARKERS.sub("", line.prose).strip()
         block.append((line.number, text))
         if heading:
             flush()
-    flush()
-    return sentences
+    if block:
+        flush()
+    return blocks
 
 
-def _block_sentences(block: list[tuple[int, str]]) -> list[Sentence]:
-    """Join a block's lines with spaces and split it into sentences, keeping each line's offset."""
-    if len(block) == 1:  # most blocks: every sentence starts on the block's one line
-        number, text = block[0]
-        return [Sentence(part, ((0, number),)) for part in _SENTENCE_END.split(text) if part.strip()]
+def _joined(block: list[tuple[int, str]]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The texts of a block's lines joined with spaces, and where each starts in it."""
     text, starts = "", []
     for number, part in block:
         text += " " if text else ""
         starts.append((len(text), number))
         text += part
-    offsets = [start for start, _ in starts]
+    return text, tuple(starts)
+
+
+def _block_sentences(text: str, starts: tuple[tuple[int, int], ...]) -> list[Sentence]:
+    """A block's sentences, each with the offsets of the lines that start in it."""
     spans, begin = [], 0
     for end in _SENTENCE_END.finditer(text):
-        spans.append((begin, end.start()))
+        spans.append((begin, end.end(1)))
         begin = end.end()
     spans.append((begin, len(text)))
+    offsets = [start for start, _ in starts]
     sentences = []
     for begin, end in spans:
         if not text[begin:end].strip():
@@ -292,7 +339,9 @@ def _block_sentences(block: list[tuple[int, str]]) -> list[Sentence]:
 
 
 _WORD = re.compile(r"[\w’']+")
-_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])")
+# A link, or an image without its "!". Never across a line break, so that texts joined by "\n" have
+# the links of each text.
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])")
 
 
 def _words_of(text: str) -> list[str]:
@@ -301,7 +350,13 @@ def _words_of(text: str) -> list[str]:
 
 def _link_text(text: str) -> str:
     """Markdown links and images reduced to their text: `[risks](risks.md)` -> `risks`."""
-    return _MARKDOWN_LINK.sub(r"\1", text) if "[" in text else text
+    if "[" not in text:
+        return text
+    parts = _MARKDOWN_LINK.split(text)  # text, link text, text, ...: faster than a substitution
+    for index in range(0, len(parts) - 1, 2):
+        if parts[index].endswith("!"):  # an image's
+            parts[index] = parts[index][:-1]
+    return "".join(parts)
 
 
 def _alternatives(phrases: list[str]) -> str:
@@ -334,7 +389,12 @@ def _may_contain(text: str, phrases: list[str]) -> bool:
 
 @functools.lru_cache(maxsize=16)
 def _ascii_lowered(phrases: tuple[str, ...]) -> tuple[str, ...] | None:
-    return tuple(phrase.lower() for phrase in phrases) if all(map(str.isascii, phrases)) else None
+    """The phrases lower-cased, but for those holding another ('buying' holds 'buy': a text with
+    'buying' has 'buy' too). None unless every phrase is ASCII."""
+    if not all(map(str.isascii, phrases)):
+        return None
+    lowered = sorted(set(map(str.lower, phrases)))
+    return tuple(phrase for phrase in lowered if not any(other in phrase for other in lowered if other != phrase))
 
 
 def _quote(text: str, limit: int = 60) -> str:
@@ -356,34 +416,57 @@ def prose_text(body_html: str) -> str:
     Each block becomes a sentence of its own, so a list item without a full stop is not glued
     to the next one (which would make the text look harder than it is).
     """
-    blocks, current, position = [], [], 0
+    blocks, current = [], []
     dropped, depth = None, 0  # the element being left out, and how deeply it nests in itself
-    for name, raw_attrs, start, end, closing in iter_raw_tags(body_html):  # attributes parsed only for a class
-        if dropped is None:
-            current.append(body_html[position:start])
-        position = end
-        self_closing = raw_attrs.rstrip().endswith("/")
+    tags, last_text = _tags_between_texts(body_html)
+    for text, name, raw_attrs, closing in tags:  # attributes parsed only for a class
         if dropped is not None:
-            if name == dropped and not self_closing:
+            if name == dropped and not _self_closing(raw_attrs):
                 depth += -1 if closing else 1
                 dropped = dropped if depth else None
             continue
-        if not closing and not self_closing and (name in _DROPPED or _dropped_class(raw_attrs)):
+        current.append(text)
+        if not closing and (name in _DROPPED or _dropped_class(raw_attrs)) and not _self_closing(raw_attrs):
             dropped, depth = name, 1
         elif name in _BLOCKS:
             blocks.append("".join(current))
             current = []
     if dropped is None:
-        current.append(body_html[position:])
+        current.append(last_text)
     blocks.append("".join(current))
     sentences = []
     for block in blocks:
-        # visible_text drops tags and comments (each starts with '<') and decodes entities ('&'):
-        # of a block with neither, it would only fold the white space.
-        text = visible_text(block) if "<" in block or "&" in block else normalize_space(block)
+        # visible_text drops tags and comments (each starts with '<') and decodes entities ('&').
+        # A block with neither keeps its white space: folding it would change none of the grade's
+        # counts (words are split at any white space, sentences at their marks).
+        text = visible_text(block) if "<" in block or "&" in block else block.strip()
         if text:
             sentences.append(text if text[-1] in ".!?" else text + ".")
     return " ".join(sentences)
+
+
+# Where a page holds nothing but tags and text (no comment, declaration, processing instruction,
+# script or style: never after the sanitizer), htmlscan.TOKEN finds only its start and end tags;
+# `_TAG` finds the same, its groups "/" (an end tag) or "", the name, the attribute text.
+_NOT_ONLY_TAGS = re.compile(r"<[!?]|<(?i:script|style)")
+_TAG = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9:-]*+)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
+
+
+def _tags_between_texts(html: str) -> tuple[Iterable[tuple[str, str, str, bool]], str]:
+    """(text before it, name, attribute text, closing) of each tag of `iter_raw_tags`, and the text
+    after the last. Where `_TAG` finds the same tags, splitting by it gives them all at once."""
+    if _NOT_ONLY_TAGS.search(html):
+        tags, position = [], 0
+        for name, raw_attrs, start, end, closing in iter_raw_tags(html):
+            tags.append((html[position:start], name, raw_attrs, closing))
+            position = end
+        return tags, html[position:]
+    parts = _TAG.split(html)  # text, then each tag's groups and the text after it
+    return zip(parts[0:-1:4], map(str.lower, parts[2::4]), parts[3::4], map(bool, parts[1::4])), parts[-1]
+
+
+def _self_closing(raw_attrs: str) -> bool:
+    return raw_attrs.rstrip().endswith("/")
 
 
 def _dropped_class(raw_attrs: str) -> bool:
@@ -406,16 +489,21 @@ def reading_grade(body_html: str) -> float | None:
 # textstat's exactly. The patterns are textstat's (en_US):
 _NON_CONTRACTION_APOSTROPHE = re.compile(r"'(?![tsd]|ve|ll|re)")  # an apostrophe that is dropped
 _PUNCTUATION = re.compile(r"[^\w\s']")
-_TEXTSTAT_SENTENCE = re.compile(r"\b[^.!?]+[.!?]*")
+_ASCII_PUNCTUATION = str.maketrans(dict.fromkeys(filter(_PUNCTUATION.match, map(chr, range(128)))))
+# textstat's sentences are `\b[^.!?]+[.!?]*`, and one counts when it has more than two words: the
+# white-space-separated parts that its cleaning (`_textstat_words`) leaves, which are those with a
+# \w character (an apostrophe is kept only before one). So the sentences that count are those this
+# finds, looking ahead for three such parts before the next mark. (A sentence starts at a \w
+# character; where it has fewer than three parts, so has the rest of it: no match starts inside.)
+_COUNTED_SENTENCE = re.compile(r"\b(?=\w[^\s.!?]*(?:\s[^\w.!?]*\w[^\s.!?]*){2})[^.!?]+[.!?]*")
 
 
 def flesch_kincaid_grade(text: str) -> float:
     """0.39 * words per sentence + 11.8 * syllables per word - 15.59, as textstat counts them."""
     words = _textstat_words(text)
-    sentences = _TEXTSTAT_SENTENCE.findall(text)
     # A "sentence" of two words or fewer does not count, but there is always at least one.
-    sentence_count = max(1, sum(len(_textstat_words(sentence)) > 2 for sentence in sentences)) if text else 0
-    syllables = sum(map(_syllables, words))
+    sentence_count = max(1, len(_COUNTED_SENTENCE.findall(text))) if text else 0
+    syllables = sum(map(_SYLLABLES.__getitem__, words))
     if not words or not sentence_count or not syllables:
         return 0.0  # textstat's answer when a count is zero
     return (0.39 * (len(words) / sentence_count)) + (11.8 * (syllables / len(words))) - 15.59
@@ -423,14 +511,22 @@ def flesch_kincaid_grade(text: str) -> float:
 
 def _textstat_words(text: str) -> list[str]:
     """The words textstat counts: punctuation dropped, but not the apostrophe of "don't"."""
-    return _PUNCTUATION.sub("", _NON_CONTRACTION_APOSTROPHE.sub("", text)).split()
+    text = _NON_CONTRACTION_APOSTROPHE.sub("", text)
+    # Of ASCII text, translate drops the same characters as the pattern, many times faster.
+    return (text.translate(_ASCII_PUNCTUATION) if text.isascii() else _PUNCTUATION.sub("", text)).split()
 
 
-@functools.lru_cache(maxsize=None)  # a site's vocabulary is small; its words come again and again
-def _syllables(word: str) -> int:
-    """textstat's own count for one word: cleaning a cleaned word changes nothing, so the words'
-    counts add up to the text's."""
-    return textstat.syllable_count(word)
+class _Syllables(dict):
+    """textstat's own count for each word, counted once per process: a site's vocabulary is small,
+    its words come again and again. (Cleaning a cleaned word changes nothing, so the words' counts
+    add up to the text's.)"""
+
+    def __missing__(self, word: str) -> int:
+        count = self[word] = textstat.syllable_count(word)
+        return count
+
+
+_SYLLABLES = _Syllables()
 
 
 def check_readability(article: Article, grade: float | None, policy: LintPolicy) -> list[Problem]:
@@ -533,6 +629,8 @@ _MARKDOWN_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\](?:\((?P<src>[^)]*)\)|\[(?P<r
 
 def check_images(article: Article, lines: list[SourceLine]) -> list[Problem]:
     """Every image needs alt text; an empty one only with the `{.decorative}` marker."""
+    if "![" not in article.body and "<" not in article.body:  # the lines are parts of the body (most pages)
+        return []
     problems = []
     for line in lines:
         if line.is_code or ("![" not in line.prose and "<" not in line.prose):
@@ -560,8 +658,9 @@ def headings(lines: list[SourceLine]) -> list[tuple[int, int, str]]:
         if line.is_code:
             previous = None
             continue
-        atx = _HEADING.match(line.text)
-        underline = _SETEXT_UNDERLINE.match(line.text)
+        mark = line.text.lstrip(" ")[:1]  # what each kind starts with (after at most three spaces)
+        atx = _HEADING.match(line.text) if mark == "#" else None
+        underline = _SETEXT_UNDERLINE.match(line.text) if mark in ("=", "-") else None
         if atx:
             found.append((line.number, len(atx.group(1)), atx.group(2) or ""))
         elif underline and previous is not None and previous.text.strip() \
@@ -589,42 +688,49 @@ def check_headings(article: Article, lines: list[SourceLine]) -> list[Problem]:
 # ---------------------------------------------------------------------------------------------
 # Patient safety: dose amounts and sourcing language
 
-_NUMBER = r"\d+(?:[.,]\d+)?(?:\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?)?"
-
-
-def check_dose_amounts(article: Article, lines: list[SourceLine], policy: LintPolicy) -> list[Problem]:
-    if not policy.dose_patterns:
+def check_dose_amounts(article: Article, policy: LintPolicy) -> list[Problem]:
+    """Every line's dose amounts, found by one search of the body (code included)."""
+    units = [unit for unit in policy.dose_patterns if "\n" not in unit]  # no line can hold the others
+    if not units:
         return []
-    dose = _dose_pattern(tuple(policy.dose_patterns))
-    return [warning(article.shown, line.number,
+    dose = _dose_pattern(tuple(units))
+    return [warning(article.shown, article.body_line + article.body.count("\n", 0, match.start()),
                     f"dose amount '{match.group()}': doses on a patient page need clinical sign-off; "
                     "have a clinician approve it, or say that the prescriber decides the dose")
-            for line in lines for match in dose.finditer(line.text)]
+            for match in dose.finditer(article.body)]
 
 
 @functools.lru_cache(maxsize=16)
 def _dose_pattern(units: tuple[str, ...]) -> re.Pattern:
-    return re.compile(rf"(?<![\w.,/-]){_NUMBER}\s*(?:{_alternatives(units)})(?![\w/])", re.IGNORECASE)
+    """A number or range ('25', '1.5', '1,000', '2-3', '5 to 10') and a unit, not inside a word or a
+    number. Never across a line: `[^\\S\\n]` is white space but the line break. The look-behind comes
+    after the first digit (and looks back over it), so that the search skips from digit to digit."""
+    return re.compile(r"\d(?<![\w.,/-]\d)\d*(?:[.,]\d+)?(?:[^\S\n]*(?:-|–|to)[^\S\n]*\d+(?:[.,]\d+)?)?"
+                      rf"[^\S\n]*(?:{_alternatives(units)})(?![\w/])", re.IGNORECASE)
 
 
-def check_sourcing(article: Article, sentences: list[Sentence], policy: LintPolicy) -> list[Problem]:
+def check_sourcing(article: Article, sentences: Sentences, policy: LintPolicy) -> list[Problem]:
     """Language pointing readers to buying a prescription drug, unless it warns against doing so.
 
     Safe: a safe-context word earlier in the sentence ("Never buy ..."), or a question answered
     "No" ("Can I buy it without a prescription?" followed by "No.").
     """
     sourcing = _phrase_pattern(policy.sourcing_phrases)
-    safe = _phrase_pattern([w.replace("’", "'") for w in policy.safe_contexts])
-    texts = [sentence.text.replace("’", "'") for sentence in sentences]
-    if sourcing is None or not _may_contain("\n".join(texts), policy.sourcing_phrases):  # none in any sentence
+    if sourcing is None:
         return []
+    all_text = sentences.text.replace("’", "'")
+    if not _may_contain(all_text, policy.sourcing_phrases):  # none in any sentence (most pages)
+        return []
+    texts = all_text.split("\n")  # each sentence's
+    located = sentences.located
+    safe = _phrase_pattern([w.replace("’", "'") for w in policy.safe_contexts])
     problems = []
-    for index, sentence in enumerate(sentences):
+    for index, sentence in enumerate(located):
         text = texts[index]
         matches = list(sourcing.finditer(text))
         if not matches:
             continue
-        answer = texts[index + 1] if index + 1 < len(sentences) else ""
+        answer = texts[index + 1] if index + 1 < len(located) else ""
         answered_no = text.rstrip("*_ ").endswith("?") and _says_no(answer, safe)
         for match in matches:
             warned = safe is not None and safe.search(text, 0, match.start()) is not None
@@ -647,69 +753,106 @@ def _says_no(answer: str, safe: re.Pattern | None) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Spam and residue from copied web pages
 
-def check_repeated_sentences(article: Article, sentences: list[Sentence]) -> list[Problem]:
-    seen: dict[str, list[Sentence]] = {}
-    for sentence in sentences:
-        words = _words_of(sentence.text)
+def check_repeated_sentences(article: Article, sentences: Sentences) -> list[Problem]:
+    candidates = _maybe_repeated(sentences.text)
+    texts = sentences.text.split("\n") if candidates else []
+    seen: dict[str, list[int]] = {}  # words -> the sentences (indexes) saying them
+    for index in candidates:
+        words = _words_of(texts[index])
         if len(words) >= MIN_REPEATED_WORDS:
-            seen.setdefault(" ".join(words), []).append(sentence)
+            seen.setdefault(" ".join(words), []).append(index)
     problems = []
     for copies in seen.values():
         if len(copies) >= REPEAT_LIMIT:
-            where = ", ".join(str(s.line) for s in copies)
-            problems.append(error(article.shown, copies[0].line,
-                                  f"repeated text: {_quote(copies[0].text)} appears {len(copies)} times on this "
+            located = [sentences.located[index] for index in copies]
+            where = ", ".join(str(s.line) for s in located)
+            problems.append(error(article.shown, located[0].line,
+                                  f"repeated text: {_quote(located[0].text)} appears {len(copies)} times on this "
                                   f"page (lines {where}); keep it once"))
     return problems
 
 
+# The bytes deleted from UTF-8 text to leave the ASCII letters of its words (`_WORD`): every byte of
+# a non-ASCII character, and the ASCII characters that are not in words (but the line break).
+_NOT_ASCII_WORD_LETTERS = bytes(byte for byte in range(256)
+                                if byte >= 0x80 or (not _WORD.match(chr(byte)) and byte != ord("\n")))
+
+
+def _maybe_repeated(text: str) -> list[int]:
+    """The sentences (of `Sentences.text`) that may be said REPEAT_LIMIT times, in order: every
+    copy of those that are.
+
+    Sentences with the same words (`_words_of`) have the same ASCII word letters, which bytes give
+    cheaply for the whole page at once; most pages have no REPEAT_LIMIT sentences alike even so.
+    """
+    text = _link_text(text).lower()
+    keys = text.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_WORD_LETTERS).split(b"\n")
+    counts = Counter(keys)
+    if text.isascii():
+        del counts[b""]  # an ASCII sentence without word letters has no words: not one to repeat
+    if max(counts.values(), default=0) < REPEAT_LIMIT:  # most pages
+        return []
+    return [index for index, key in enumerate(keys) if counts[key] >= REPEAT_LIMIT]
+
+
 def check_keyword_runs(article: Article, lines: list[SourceLine]) -> list[Problem]:
     """A phrase repeated back to back three or more times ('X >> X >> X', 'pain pain pain')."""
-    problems = []
-    for line in lines:
-        if line.is_code or line.text.lstrip().startswith("|"):
-            continue  # a table row may repeat a cell ('Yes | Yes | Yes')
-        words = _words_of(line.prose)
-        start = 0  # words before it belong to a run already reported
-        for candidate in _run_candidates(words):
-            if candidate < start:
-                continue
-            run = _run_at(words, candidate)
-            if run is None:
-                continue
-            size, count = run
-            problems.append(error(article.shown, line.number,
-                                  f"keyword stuffing: {_quote(' '.join(words[candidate:candidate + size]))} "
-                                  f"repeated {count} times in a row; remove the repeats"))
-            start = candidate + size * count
-    return problems
+    checked = [line for line in lines  # not a table row: it may repeat a cell ('Yes | Yes | Yes')
+               if not line.is_code and not line.text.lstrip().startswith("|")]
+    # The words of all lines at once, with "\n" between lines: lower-casing text joined by line
+    # breaks gives each line's lower case, and _link_text never joins lines.
+    words = _words_and_line_breaks(_link_text(" \n ".join(line.prose for line in checked)).lower())
+    return [error(article.shown, checked[words[:start].count("\n")].number,
+                  f"keyword stuffing: {_quote(' '.join(words[start:start + size]))} "
+                  f"repeated {count} times in a row; remove the repeats")
+            for start, size, count in _runs(words)]
 
 
-def _run_candidates(words: list[str]) -> list[int]:
-    """The positions where a run may start: three repeats of a phrase begin with the same word at
-    i, i+size and i+2*size (REPEAT_LIMIT is 3). Far fewer than all words, so `_run_at` is cheap."""
-    if len(words) - len(set(words)) < REPEAT_LIMIT - 1:
-        return []  # fewer than two repeated words: none comes three times, so no run (most lines)
-    repeated = {word for word, count in Counter(words).items() if count >= REPEAT_LIMIT}
-    if not repeated:
-        return []
-    places = [index for index, word in enumerate(words) if word in repeated]
-    return sorted({index for index in places for size in range(1, LONGEST_RUN_PHRASE + 1)
-                   if index + 2 * size < len(words) and words[index] == words[index + size] == words[index + 2 * size]})
+_WORD_OR_LINE_BREAK = re.compile(r"[\w’']+|\n")
+_ASCII_NOT_IN_WORDS = str.maketrans(dict.fromkeys(
+    (character for character in map(chr, range(128)) if not _WORD_OR_LINE_BREAK.match(character)), " "))
 
 
-def _run_at(words: list[str], start: int) -> tuple[int, int] | None:
-    """(phrase length, repeats) of the shortest phrase repeated REPEAT_LIMIT+ times from `start`."""
-    for size in range(1, LONGEST_RUN_PHRASE + 1):
-        phrase = words[start:start + size]
-        if len(phrase) < size:
-            return None
-        count = 1
-        while words[start + count * size:start + (count + 1) * size] == phrase:
-            count += 1
-        if count >= REPEAT_LIMIT:
-            return size, count
-    return None
+def _words_and_line_breaks(text: str) -> list[str]:
+    """The `_WORD`s and line breaks of `text`, whose line breaks have a space either side."""
+    if text.isascii():  # translate blanks all but those, much faster than a search finds them
+        return list(filter(None, text.translate(_ASCII_NOT_IN_WORDS).split(" ")))
+    return _WORD_OR_LINE_BREAK.findall(text)
+
+
+# The shortest phrase (of up to LONGEST_RUN_PHRASE words, a letter each) said REPEAT_LIMIT or more
+# times in a row, in one line. (`\1\1+` is `\1{2,}`, found twice as fast.)
+_RUN = re.compile(rf"(.{{1,{LONGEST_RUN_PHRASE}}}?)" + r"\1" * (REPEAT_LIMIT - 2) + r"\1+")
+
+
+def _runs(words: list[str]) -> list[tuple[int, int, int]]:
+    """(first word, phrase length, repeats) of each run of `words` ("\n" between lines), from the left:
+    at each word the shortest phrase repeated REPEAT_LIMIT+ times, then on after its last repeat."""
+    return [(run.start(), len(run.group(1)), (run.end() - run.start()) // len(run.group(1)))
+            for run in _RUN.finditer(_letters(words))]
+
+
+class _Letters(dict):
+    """A character of its own for each word, from U+0100 on, and "\n" (which `.` does not match)
+    for "\n"; kept from page to page."""
+
+    def __missing__(self, word: str) -> str:
+        letter = self[word] = "\n" if word == "\n" else chr(0x100 + len(self))
+        return letter
+
+
+_LETTERS = _Letters()
+_LETTERS_LOCK = threading.Lock()  # one page at a time, so that no two words get the same letter
+_MOST_LETTERS = 0x110000 - 0x100
+
+
+def _letters(words: list[str]) -> str:
+    """One character for each word, the same for the same word: so that a regular expression
+    compares words. (A page would need a million different words to use up the characters.)"""
+    with _LETTERS_LOCK:
+        if len(_LETTERS) + len(words) > _MOST_LETTERS:  # room for every word of the page
+            _LETTERS.clear()
+        return "".join(map(_LETTERS.__getitem__, words))
 
 
 def check_residue(article: Article, lines: list[SourceLine], policy: LintPolicy) -> list[Problem]:

@@ -5,11 +5,14 @@
   merely close: a page's warning depends on it.
 - The findings cache is keyed without the date: rows cached on one day give, on any other day,
   exactly the findings (in the same order) and report of a fresh lint.
-- The quick tests that skip most pages (`_may_contain`, `_run_candidates`) never skip a finding.
+- The quick tests that skip most pages (`_may_contain`, `_maybe_repeated`) never skip a finding.
+- The checks that search a whole page at once find what a search of each line (or sentence, or
+  tag) finds: keyword runs, dose amounts, links, sentences, the prose of the HTML.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 import textwrap
 
@@ -21,9 +24,13 @@ from hypothesis import strategies as st
 import medsite.lint
 from conftest import ROOT
 from medsite.build import BuildOptions, build
-from medsite.config import load_config
-from medsite.lint import (LONGEST_RUN_PHRASE, _may_contain, _phrase_pattern, _run_candidates,
-                          flesch_kincaid_grade, lint_cache, lint_site, prose_text)
+from medsite.config import LintPolicy, load_config
+from medsite.content import SourceFile, parse_article
+from medsite.htmlscan import iter_raw_tags
+from medsite.lint import (_WORD_OR_LINE_BREAK, LONGEST_RUN_PHRASE, MIN_REPEATED_WORDS, REPEAT_LIMIT, Sentences,
+                          _alternatives, _link_text, _may_contain, _maybe_repeated, _phrase_pattern, _runs,
+                          _tags_between_texts, _words_and_line_breaks, _words_of, check_dose_amounts,
+                          flesch_kincaid_grade, lint_cache, lint_site, prose_text, source_lines)
 from medsite.markdown import MarkdownRenderer
 from medsite.report import render_report
 
@@ -164,15 +171,163 @@ def test_the_quick_test_rules_out_the_usual_page():
     assert _may_contain("Where to BUY it", ["buy"])
 
 
-def runs_by_every_position(words: list[str]) -> list[int]:
-    """`_run_candidates` the plain way: every position, every phrase length."""
-    return sorted({index for size in range(1, LONGEST_RUN_PHRASE + 1)
-                   for index, (a, b, c) in enumerate(zip(words, words[size:], words[2 * size:])) if a == b == c})
+def runs_word_by_word(words: list[str]) -> list[tuple[int, int, int]]:
+    """`_runs` the plain way: in each line, at each word from the left, the shortest phrase said
+    REPEAT_LIMIT times or more in a row; then on after its last repeat."""
+    found, position = [], 0
+    while position < len(words):
+        end = words.index("\n", position) if "\n" in words[position:] else len(words)  # of the line
+        for size in range(1, LONGEST_RUN_PHRASE + 1):
+            phrase, count = words[position:position + size], 1
+            while position + (count + 1) * size <= end and \
+                    words[position + count * size:position + (count + 1) * size] == phrase:
+                count += 1
+            if position + size <= end and count >= REPEAT_LIMIT:
+                found.append((position, size, count))
+                position += size * count
+                break
+        else:
+            position += 1
+    return found
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(["pain", "relief", "buy", "now", "the", "\n"]), max_size=60))
+@example(["pain"] * 3)
+@example(["buy", "now"] * 3)
+@example(["pain", "pain", "\n", "pain"])
+@example(["a", "b", "a", "b", "a", "b", "a", "b", "a"])
+def test_runs_are_those_found_word_by_word(words):
+    assert _runs(words) == runs_word_by_word(words)
+
+
+def test_runs_are_those_found_word_by_word_when_the_letters_start_again(monkeypatch):
+    monkeypatch.setattr(medsite.lint, "_MOST_LETTERS", 12)  # the letters of every page or two start again
+    pages = [[f"w{index % 7}" for index in range(length)] + ["x", "y"] * 3 for length in range(15)]
+    for words in pages + pages[::-1]:
+        assert _runs(words) == runs_word_by_word(words)
+
+
+# --- whole pages searched at once -------------------------------------------------------------------
+
+def real_and_benchmark_articles() -> list:
+    """The real site's articles and 200 of the benchmark's."""
+    texts = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "content").rglob("*.md"))]
+    places = layout(200)
+    articles = [article_from(text) for text in texts + [article_text(index, places) for index in range(len(places))]]
+    return [article for article in articles if article is not None]  # (not the snippets: no front matter)
+
+
+LINK_TEXT = "![]()x y\n!ΣΑaİ’'-._Kk"
+PLAIN_LINK = re.compile(r"!?\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])")  # _link_text's pattern, one line at a time
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=LINK_TEXT, max_size=40))
+@example("a![b](c) ![d][e] !![f](g) [h![i](j)](k)")
+@example("ΑΣ\n[Σ](x)")
+def test_link_text_of_lines_joined_is_each_lines(text):
+    lines = text.split("\n")
+    assert _link_text(text).lower().split("\n") == [PLAIN_LINK.sub(r"\1", line).lower() for line in lines]
+    assert [_words_of(line) for line in lines] == \
+        [re.findall(r"[\w’']+", PLAIN_LINK.sub(r"\1", line).lower()) for line in lines]
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from(["pain", "relief", "buy", "now", "the"]), max_size=40))
-@example(["pain"] * 3)
-@example(["buy", "now"] * 3)
-def test_run_candidates_are_those_of_every_position(words):
-    assert _run_candidates(words) == runs_by_every_position(words)
+@given(st.lists(st.text(alphabet="ab1_'’ ,.-!\t\x00\x0b|", max_size=12), max_size=8))
+def test_words_of_ascii_lines_are_those_the_pattern_finds(lines):
+    text = " \n ".join(lines)
+    assert _words_and_line_breaks(text) == _WORD_OR_LINE_BREAK.findall(text)
+
+
+def dose_amounts_line_by_line(body: str, units: list[str]) -> list[tuple[int, str]]:
+    dose = re.compile(rf"(?<![\w.,/-])\d+(?:[.,]\d+)?(?:\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?)?\s*"
+                      rf"(?:{_alternatives(units)})(?![\w/])", re.IGNORECASE)
+    return [(number, match.group()) for number, line in enumerate(body.split("\n"), 1) for match in dose.finditer(line)]
+
+
+def article_from(text: str):
+    article, _ = parse_article(SourceFile("/x/t/a.md", "t/a.md", "content/t/a.md"), text)
+    return article
+
+
+def article_of(body: str):
+    return article_from("---\ntitle: T\nsummary: S\nkind: overview\nlast_reviewed: 2026-01-01\n---\n" + body)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="12.,- \t\n\r\x0b–tomgLµKk/x", max_size=40))
+@example("25\nmg 1 -\n2 mg 3\x0bmg 4,5\r\nmL")
+@example("x1 mg 1/2 mg .5 mg 1.5.5 mg 2 to\n3 mg")
+def test_dose_amounts_of_the_body_are_those_of_its_lines(body):
+    article = article_of(body)
+    for units in (["mg", "mL", "µg"], ["to", "m", "K"], ["x\ny", "mg"]):
+        policy = LintPolicy(dose_patterns=units)
+        found = [(problem.line - article.body_line + 1, problem.message.split("'")[1])
+                 for problem in check_dose_amounts(article, policy)]
+        assert found == dose_amounts_line_by_line(article.body, [unit for unit in units if "\n" not in unit])
+
+
+MARKDOWN_LINES = st.sampled_from(
+    ["", "  ", "# Title", "## Risks ##", "#", "####### x", "Some text. More text!", "A list:", "- item one.",
+     "* item", "1. first. second", "2) x", "> quoted. text", "| a | b. |", "---", "===", "- - -", "```",
+     "~~~", "    code", "`x` # not a heading", "`- x` y", "End.\" Next (see it.) Then", "Why? Because… ok.",
+     "[link](x.md). After", "Dr. Who said: no.", "Σ. ΑΣ. σ.", "\t- tabbed. item"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(MARKDOWN_LINES, max_size=25))
+def test_the_sentences_text_is_that_of_the_located_sentences(lines):
+    sentences = Sentences(source_lines(article_of("\n".join(lines))))
+    assert sentences.text == "\n".join(sentence.text for sentence in sentences.located)
+
+
+def test_the_sentences_text_of_real_pages_is_that_of_the_located_sentences():
+    for article in real_and_benchmark_articles():
+        sentences = Sentences(source_lines(article))
+        assert sentences.text == "\n".join(sentence.text for sentence in sentences.located)
+
+
+SENTENCE_WORDS = st.sampled_from(["Pain", "pain", "PAIN", "relief", "[pain](x.md)", "![pain](x.png)", "ΣΑΣ",
+                                  "σας", "İ", "i̇", "K", "k", "don’t", "don't", "é", "e", "—", "|", "123", "x_y"])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.lists(SENTENCE_WORDS, max_size=5).map(" ".join), max_size=12))
+@example(["a b c", "A, b; c!", "[a](x) b c"])
+@example(["— — —", "| | |", "é é é"] * 2)
+def test_sentences_said_often_enough_are_among_the_maybe_repeated(texts):
+    words = [_words_of(text) for text in texts]
+    repeated = {index for index, these in enumerate(words)
+                if len(these) >= MIN_REPEATED_WORDS and words.count(these) >= REPEAT_LIMIT}
+    assert repeated <= set(_maybe_repeated("\n".join(texts)))
+
+
+def tags_the_plain_way(html: str) -> tuple[list, str]:
+    tags, position = [], 0
+    for name, raw_attrs, start, end, closing in iter_raw_tags(html):
+        tags.append((html[position:start], name, raw_attrs, closing))
+        position = end
+    return tags, html[position:]
+
+
+HTML_PIECES = st.sampled_from(["<p>", "</p>", "<P CLASS='x'>", "<br/>", "<a href=\"a>b\">", "</a >", "text", " ",
+                               "<img alt='<p>'>", "<h2 id=x>", "</H2>", "<sup>", "a < b", "<3", "&amp;", "<x-y:z>",
+                               "<1>", "</ p>", "<p title=\"'\">", "<p title='\"'>", "\n", "<div class=\"toc\">"])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(HTML_PIECES, max_size=30).map("".join))
+def test_tags_split_at_once_are_those_found_one_by_one(html):
+    tags, last_text = _tags_between_texts(html)
+    expected, expected_last = tags_the_plain_way(html)
+    assert [(text, name, raw_attrs, bool(closing)) for text, name, raw_attrs, closing in tags] == expected
+    assert last_text == expected_last
+
+
+def test_prose_of_real_pages_is_that_of_tags_found_one_by_one(monkeypatch):
+    renderer = MarkdownRenderer()
+    pages = [renderer.render(article.body, article.rel).html for article in real_and_benchmark_articles()]
+    fast = [prose_text(html) for html in pages]
+    monkeypatch.setattr(medsite.lint, "_tags_between_texts", tags_the_plain_way)
+    assert fast == [prose_text(html) for html in pages]
