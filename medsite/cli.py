@@ -5,6 +5,7 @@ Exit codes: 0 success; 1 the content, config, templates or links are wrong; 2 ba
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -35,8 +36,12 @@ def run_as_program() -> None:
 
 
 def keep_until_exit(value) -> None:
+    """In a whole process (run_as_program): keep `value` (a built site) until the exit, which
+    frees nothing; and what lives now, kept as well, is frozen out of the cyclic garbage
+    collector, which would otherwise walk the whole site again while the report is made."""
     if kept_until_exit is not None:
         kept_until_exit.append(value)
+        gc.freeze()
 
 
 def main(argv: list[str] | None = None) -> int:

