@@ -19,6 +19,9 @@ _NAME_AND_ATTRS = r"""([A-Za-z][A-Za-z0-9:-]*+)((?:[^>"']++|"[^"]*+"|'[^']*+')*+
 TOKEN = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<![^>]*>|<\?.*?>"
                    rf"|</{_NAME_AND_ATTRS}|<{_NAME_AND_ATTRS}", re.S)
 END_TAG, START_TAG = 2, 4  # values of `match.lastindex`
+# Start and end tags alone, groups "/" (an end tag) or "", the name, the attribute text: where a text
+# holds nothing but tags and text, it finds what TOKEN finds (lint splits pages by it).
+TAG = re.compile(r"<(/?)" + _NAME_AND_ATTRS)
 _ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 _RAW_TEXT = {"script": re.compile(r"</script\s*>", re.I), "style": re.compile(r"</style\s*>", re.I)}
 RAW_TEXT = frozenset(_RAW_TEXT)  # elements whose content is text, not tags

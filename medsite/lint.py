@@ -24,7 +24,7 @@ from .build import map_in_processes, worker_count
 from .cache import CACHE_FOLDER, Store, code_version, digest
 from .config import LintPolicy, ReviewPolicy, SiteConfig, display_path
 from .content import Article, Reference, next_review_due
-from .htmlscan import iter_raw_tags, iter_tags, parse_attrs, visible_text
+from .htmlscan import TAG, iter_raw_tags, iter_tags, parse_attrs, visible_text
 from .problems import Problem, error, has_errors, sort_problems, warning
 from .site import Site
 
@@ -445,22 +445,21 @@ def prose_text(body_html: str) -> str:
 
 
 # Where a page holds nothing but tags and text (no comment, declaration, processing instruction,
-# script or style: never after the sanitizer), htmlscan.TOKEN finds only its start and end tags;
-# `_TAG` finds the same, its groups "/" (an end tag) or "", the name, the attribute text.
+# script or style: never after the sanitizer), htmlscan.TOKEN finds only its start and end tags,
+# and htmlscan.TAG finds the same.
 _NOT_ONLY_TAGS = re.compile(r"<[!?]|<(?i:script|style)")
-_TAG = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9:-]*+)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
 
 
 def _tags_between_texts(html: str) -> tuple[Iterable[tuple[str, str, str, bool]], str]:
     """(text before it, name, attribute text, closing) of each tag of `iter_raw_tags`, and the text
-    after the last. Where `_TAG` finds the same tags, splitting by it gives them all at once."""
+    after the last. Where htmlscan.TAG finds the same tags, splitting by it gives them all at once."""
     if _NOT_ONLY_TAGS.search(html):
         tags, position = [], 0
         for name, raw_attrs, start, end, closing in iter_raw_tags(html):
             tags.append((html[position:start], name, raw_attrs, closing))
             position = end
         return tags, html[position:]
-    parts = _TAG.split(html)  # text, then each tag's groups and the text after it
+    parts = TAG.split(html)  # text, then each tag's groups and the text after it
     return zip(parts[0:-1:4], map(str.lower, parts[2::4]), parts[3::4], map(bool, parts[1::4])), parts[-1]
 
 

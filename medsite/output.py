@@ -87,20 +87,24 @@ class OutputFolder:
 
         Starts the build's use of the folders: until `swap_into_place` or `release`, other builds wait.
         """
-        self._lock()
-        self._manifests = {path: manifest for path in self._manifest_paths
-                           if (manifest := _read(path)) is not None}
-        manifest = self._manifest_of(self.out)
+        manifest = self._live_manifest()
         return {} if manifest is None else self._verified(manifest)
 
     def built_from(self, inputs: bytes) -> tuple[dict[str, FileRecord], tuple[Problem, ...]] | None:
         """When the build that wrote the live folder read exactly `inputs` and no file of it has
         changed since: its records (as `live_records`) and the warnings it reported; else None."""
-        live = self.live_records()
-        manifest = self._manifest_of(self.out)
-        if manifest is None or manifest.inputs != inputs or len(live) != len(manifest.records):
-            return None
-        return live, manifest.problems
+        manifest = self._live_manifest()
+        if manifest is None or manifest.inputs != inputs:
+            return None  # known before any file's stat is taken
+        live = self._verified(manifest)
+        return (live, manifest.problems) if len(live) == len(manifest.records) else None
+
+    def _live_manifest(self) -> _Manifest | None:
+        """Lock the folders (see `live_records`), read their manifests; the live folder's."""
+        self._lock()
+        self._manifests = {path: manifest for path in self._manifest_paths
+                           if (manifest := _read(path)) is not None}
+        return self._manifest_of(self.out)
 
     def _verified(self, manifest: _Manifest) -> dict[str, FileRecord]:
         verified = {}

@@ -83,8 +83,7 @@ def render_pages(site: Site, env: jinja2.Environment, disclaimer: Disclaimer,
         if page.template in failed_templates:
             continue
         if page.template not in shown:
-            shown[page.template] = (_template_shown(site.config, page.template),
-                                    _template_chain(env, site.config, page.template))
+            shown[page.template] = template_shown_and_chain(env, site.config, page.template)
         template_shown, chain = shown[page.template]
         try:
             template = env.get_template(page.template)
