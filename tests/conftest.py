@@ -40,6 +40,13 @@ def new_site(site: Path, files: dict[str, str] | None = None, base: str = "minim
     return site
 
 
+def installed_tool(name: str) -> str:
+    """A command installed with the test packages: beside this Python (in .venv/bin), which need not
+    be on PATH (`bash scripts/test` does not activate the environment)."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `python build.py ...` as a user would; returns the completed process."""
     return subprocess.run([sys.executable, str(ROOT / "build.py"), *args], cwd=cwd, capture_output=True,

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, installed_tool, run_cli
 from medsite.build import BuildOptions, build
 from medsite.config import load_config
 from medsite.external import ExternalChecker, ExternalOptions
@@ -267,7 +267,7 @@ def test_linkchecker_finds_the_same_broken_pages_and_files(make_site, serve_fold
     settings = tmp_path / "linkcheckerrc"
     settings.write_text("[checking]\nmaxrequestspersecond=100\n[filtering]\nignore=^mailto:\n"
                         "[AnchorCheck]\n[output]\nstatus=0\n", encoding="utf-8")
-    done = subprocess.run(["linkchecker", "-f", str(settings), "-o", "csv", "--no-warnings", root],
+    done = subprocess.run([installed_tool("linkchecker"), "-f", str(settings), "-o", "csv", "--no-warnings", root],
                           capture_output=True, text=True, timeout=300)
     rows = csv.DictReader(io.StringIO("\n".join(line for line in done.stdout.splitlines()
                                                  if not line.startswith("#"))), delimiter=";")

@@ -5,14 +5,14 @@ import subprocess
 
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, installed_tool
 
 WORKFLOW = ROOT / ".github" / "workflows" / "site.yml"
 
 
 def validate(path) -> subprocess.CompletedProcess:
     """check-jsonschema with the GitHub workflow schema it ships with (no network)."""
-    return subprocess.run(["check-jsonschema", "--builtin-schema", "vendor.github-workflows", str(path)],
+    return subprocess.run([installed_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
                           capture_output=True, text=True, timeout=120)
 
 
