@@ -11,6 +11,8 @@ checks emptied before each run, then again with nothing changed, as an editor's 
 Builds run as `python build.py` subprocesses (median of --runs); peak RSS is the largest process
 of a build. A second table gives each stage's time from an in-process run. --peers also times Pelican, MkDocs and Hugo on the same
 articles when they are installed (it installs nothing), and prints how many times faster medsite is.
+Before and after, a fixed loop is timed in one process and in two at once: how fast this machine
+was, and whether its two cores were both free (a shared host's are not always).
 """
 from __future__ import annotations
 
@@ -346,11 +348,36 @@ def print_ratios(rows: list[Row]) -> None:
         print("\nagainst the peers (medians; a ratio above 1: medsite is faster)\n" + "\n".join(lines))
 
 
+# --- The machine ---------------------------------------------------------------------------------
+
+SPIN = "import time\nstarted = time.perf_counter()\nfor _ in range(10_000_000): pass\nprint(time.perf_counter() - started)"
+
+
+def machine_speed() -> tuple[float, float]:
+    """(seconds of one process running a fixed loop alone, seconds of each of two running it at
+    once). Virtual machines differ, and a busy host can leave two cores the work of one: these
+    say what machine the figures come from."""
+    def spin(count: int) -> list[float]:
+        running = [subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True)
+                   for _ in range(count)]
+        return [float(process.communicate()[0]) for process in running]
+    alone = statistics.median(spin(1)[0] for _ in range(3))
+    together = statistics.median(seconds for _ in range(3) for seconds in spin(2))
+    return alone, together
+
+
+def describe_speed(when: str, speed: tuple[float, float]) -> str:
+    alone, together = speed
+    return (f"CPU {when}: a fixed loop takes {alone:.2f} s alone, {together:.2f} s each with two at once "
+            f"(two cores do the work of {2 * alone / together:.1f})")
+
+
 # --- Report ------------------------------------------------------------------------------------
 
-def print_tables(rows: list[Row], stages: dict, sizes: dict) -> None:
+def print_tables(rows: list[Row], stages: dict, sizes: dict, speeds: list[str]) -> None:
     print(f"\nmedsite benchmark on {platform.node()}: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}")
+    print("\n".join(speeds))
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
           "(other work on the machine slows every figure)\n")
     print(f"{'articles':>8}  {'scenario':<34} {'median s':>8}  {'runs s':<20} {'target':>8}  {'met':<4} {'RSS MB':>6}  note")
@@ -389,6 +416,7 @@ def main() -> None:
     rows: list[Row] = []
     stages: dict = {}
     sizes: dict = {}
+    speeds = [describe_speed("at the start", machine_speed())]
     for articles in (int(text) for text in args.sizes.split(",")):
         print(f"generating and building {articles} articles ...", file=sys.stderr)
         site = Site(args.work / str(articles), articles)
@@ -396,7 +424,8 @@ def main() -> None:
         if args.peers:
             names = {name.lower(): name for name in PEERS}
             bench_peers(site, args.runs, rows, [names[name.strip().lower()] for name in args.peers.split(",")])
-    print_tables(rows, stages, sizes)
+    speeds.append(describe_speed("at the end", machine_speed()))
+    print_tables(rows, stages, sizes, speeds)
     print_ratios(rows)
 
 

@@ -119,8 +119,9 @@ def report(problems: list[Problem], stream=None) -> None:
     """Print each problem as one `path:line: severity: message` line, then a count."""
     stream = stream or sys.stderr
     problems = sort_problems(problems)
-    for problem in problems:
-        print(problem, file=stream)
+    # One write: stderr writes each line on its own, which for a large site's tens of thousands of
+    # warnings takes longer than finding them.
+    stream.write("".join(f"{problem}\n" for problem in problems))
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if problems:
