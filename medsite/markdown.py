@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import posixpath
 import re
+import xml.etree.ElementTree as etree
 from html import escape, unescape
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import markdown
 from markdown.extensions import Extension
+from markdown.extensions.toc import TocExtension, TocTreeprocessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
+from markdown.util import AtomicString
 
 from .sanitize import Removal, sanitize_body
 
@@ -94,37 +97,152 @@ class _LinkCollector(Treeprocessor):
             element.set(attribute, PLACEHOLDER + target + suffix)
 
 
-# Each inline pattern of Python-Markdown (and of EXTENSIONS), with what every match of it contains.
+# Each inline pattern of Python-Markdown (and of EXTENSIONS), with what every text it can match holds.
 _INLINE_NEEDLES = {"backtick": ("`",), "escape": ("\\",), "footnote": ("[",), "reference": ("[",), "link": ("[",),
                    "image_link": ("[",), "image_reference": ("[",), "short_reference": ("[",),
                    "short_image_ref": ("[",), "autolink": ("<",), "automail": ("<",), "linebreak": ("  \n",),
                    "html": ("<",), "entity": ("&",), "em_strong": ("*", "_")}
-_ANY_NEEDLE = re.compile("|".join(sorted({re.escape(n) for needles in _INLINE_NEEDLES.values() for n in needles})))
+_ALL_INLINE_NEEDLES = frozenset(needle for needles in _INLINE_NEEDLES.values() for needle in needles)
+
+# Block processors, each with what every block it takes holds: a block holding none of these is
+# declined at once, as the processor's own test (mostly a regular expression) would decline it.
+# (The admonition's are '!!!' and an indent: see _ShortcutsExtension.)
+_BLOCK_NEEDLES = {
+    "table": ("|",),
+    "hashheader": ("#",),
+    "setextheader": ("\n=", "\n-"),  # the underline is the second line
+    "hr": ("-", "_", "*"),
+    "quote": (">",),
+    "footnote": ("[^",),  # it takes every block, and gives back one without a definition
+    "abbr": ("*[",),  # likewise
+    "reference": ("[",),  # likewise
+}
+
+# Processors that can change only a text holding one of these (as written): other texts skip them.
+_TEXT_NEEDLES = {
+    ("preprocessors", "html_block"): ("<", "&"),  # raw HTML, and entities (it rewrites `&#65` as `&#65;`)
+    ("treeprocessors", "attr_list"): ("{",),
+    ("treeprocessors", "unescape"): ("\\",),  # it restores what backslash escapes stood for
+}
+
+
+class _Markdown(markdown.Markdown):
+    """Python-Markdown, keeping the text being converted (for the shortcuts), and looking block-level
+    tags up in a set (the stock search of a list ran several times for every element)."""
+
+    source = ""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._block_level_tags = frozenset(self.block_level_elements)  # as the extensions left them
+
+    def is_block_level(self, tag) -> bool:
+        return isinstance(tag, str) and tag.lower().rstrip("/") in self._block_level_tags
+
+    def convert(self, source: str) -> str:
+        self.source = source
+        return super().convert(source)
 
 
 class _GatedInlineProcessor(InlineProcessor):
     """Python-Markdown's inline processor, which tries every inline pattern on every piece of text
-    (a third of all Markdown time). Text holding none of the needles of any pattern is returned as
-    it is, which is what trying them all gives."""
+    (a third of all Markdown time). A pattern whose needles the text lacks cannot match it, and is
+    not tried: trying it would leave the text as it is."""
 
-    def _InlineProcessor__handleInline(self, data: str, *args, **kwargs) -> str:  # noqa: N802 - overrides
-        if _ANY_NEEDLE.search(data) is None:
+    def __init__(self, md):
+        super().__init__(md)
+        patterns = list(md.inlinePatterns)  # in the order they are tried, which iterating sorts them in
+        names = [item.name for item in md.inlinePatterns._priority]
+        self._patterns = [(pattern, frozenset(_INLINE_NEEDLES[name])) for pattern, name in zip(patterns, names)]
+
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802,N803 - overrides
+        if isinstance(data, AtomicString):
             return data
-        return super()._InlineProcessor__handleInline(data, *args, **kwargs)
+        # A match is replaced by a placeholder, which holds no needle nor joins two pieces of one:
+        # the needles found here stay a superset of those in the text.
+        present = {needle for needle in _ALL_INLINE_NEEDLES if needle in data}
+        for index in range(patternIndex, len(self._patterns) if present else 0):
+            pattern, needles = self._patterns[index]
+            if present.isdisjoint(needles):
+                continue
+            matched, start = True, 0
+            while matched:  # as the stock loop: after a match, the same pattern is tried on what follows
+                data, matched, start = self._InlineProcessor__applyPattern(pattern, data, index, start)
+        return data
 
 
-class _MedsiteExtension(Extension):
+class _TocTreeprocessor(TocTreeprocessor):
+    """The toc extension's tree processor, building the table of contents only for a text with the
+    marker it replaces (half of toc's time). medsite uses the heading ids and toc_tokens, not md.toc."""
+
+    def _text_has_marker(self) -> bool:
+        return bool(self.marker) and self.marker in self.md.source
+
+    def build_toc_div(self, toc_list):
+        return super().build_toc_div(toc_list) if self._text_has_marker() else etree.Element("div")
+
+    def replace_marker(self, root, elem):
+        if self._text_has_marker():
+            super().replace_marker(root, elem)
+
+
+def _decline_blocks_without(processor, needles: tuple[str, ...]) -> None:
+    """Have a block processor decline a block holding none of `needles` without testing it."""
+    test = processor.test
+
+    def test_with_needles(parent, block: str) -> bool:
+        for needle in needles:
+            if needle in block:
+                return test(parent, block)
+        return False
+
+    processor.test = test_with_needles
+
+
+def _skip_texts_without(md: _Markdown, processor, needles: tuple[str, ...]) -> None:
+    """Have a pre- or tree processor pass its input on as it is for a text holding none of `needles`."""
+    run = processor.run
+
+    def run_with_needles(data):
+        return run(data) if any(needle in md.source for needle in needles) else data
+
+    processor.run = run_with_needles
+
+
+class _ShortcutsExtension(Extension):
+    """Shortcuts past work that cannot change a given text; each gives exactly what Python-Markdown
+    gives (tests/test_markdown_speed.py)."""
+
+    def extendMarkdown(self, md):
+        # An admonition's first block starts with '!!!'; the blocks continuing it are indented.
+        admonition_needles = ("!!!", " " * md.tab_length)
+        for name, needles in {**_BLOCK_NEEDLES, "admonition": admonition_needles}.items():
+            _decline_blocks_without(md.parser.blockprocessors[name], needles)
+        for (registry, name), needles in _TEXT_NEEDLES.items():
+            _skip_texts_without(md, getattr(md, registry)[name], needles)
+        toc_extension = next(extension for extension in md.registeredExtensions if isinstance(extension, TocExtension))
+        _replace(md.treeprocessors, "toc", _TocTreeprocessor(md, toc_extension.getConfigs()))
+        # Gated only while every pattern is one whose needles are known (another one turns it off).
+        names = {item.name for item in md.inlinePatterns._priority}
+        if names <= _INLINE_NEEDLES.keys() and all(hasattr(InlineProcessor, f"_InlineProcessor__{method}")
+                                                   for method in ("handleInline", "applyPattern")):
+            _replace(md.treeprocessors, "inline", _GatedInlineProcessor(md))
+
+
+def _replace(registry, name: str, processor) -> None:
+    """Register `processor` in place of the one named `name`, at its priority."""
+    registry.register(processor, name, next(item.priority for item in registry._priority if item.name == name))
+
+
+class _LinkExtension(Extension):
+    """Collects links and images, and makes those to content placeholders."""
+
     def __init__(self, owner: "MarkdownRenderer"):
         super().__init__()
         self.owner = owner
 
     def extendMarkdown(self, md):
         md.treeprocessors.register(_LinkCollector(md, self.owner), "medsite_links", 1)
-        # Gated only while every pattern is one whose needles are known (another one turns it off).
-        names = {item.name for item in md.inlinePatterns._priority}
-        if names <= _INLINE_NEEDLES.keys() and hasattr(InlineProcessor, "_InlineProcessor__handleInline"):
-            inline = next(item for item in md.treeprocessors._priority if item.name == "inline")
-            md.treeprocessors.register(_GatedInlineProcessor(md), "inline", inline.priority)
 
 
 class MarkdownRenderer:
@@ -133,8 +251,8 @@ class MarkdownRenderer:
     def __init__(self):
         self.current_rel = ""
         self.found: list[tuple[str, str | None, str, bool]] = []
-        self._md = markdown.Markdown(extensions=EXTENSIONS + [_MedsiteExtension(self)],
-                                     extension_configs=EXTENSION_CONFIGS, output_format="html")
+        self._md = _Markdown(extensions=EXTENSIONS + [_LinkExtension(self), _ShortcutsExtension()],
+                             extension_configs=EXTENSION_CONFIGS, output_format="html")
 
     def render(self, body: str, page_rel: str, body_line: int = 1) -> RenderedBody:
         self.current_rel = page_rel
