@@ -11,7 +11,6 @@ import bisect
 import datetime as dt
 import functools
 import json
-import operator
 import re
 import sys
 import threading
@@ -227,13 +226,20 @@ def _closes(fence: str, text: str) -> bool:
 # A line that starts a block of its own: heading, list item, quote, table row.
 _BLOCK_START = re.compile(r"^\s*(?:#{1,6}\s|>|[-*+•]\s|\d+[.)]\s|\|)")
 _BLOCK_MARKERS = re.compile(r"^\s*(?:>\s?)*(?:[-*+•]\s+|\d+[.)]\s+)?")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$")
+# The heading's text (the group) is the shortest that leaves white space and "#" alone after it;
+# words of neither are taken whole, faster than one character at a time.
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:\s+((?:[^\s#]++|.)*?))?\s*#*\s*$")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)\s*$")
 # A sentence's end: its mark (the group), closing quotes or brackets, white space (never a line break).
-_SENTENCE_END = re.compile(r"([.!?])[\"'”’)\]*_]*[^\S\n]+")
-# A line that starts with none of the markers above (no block start, heading or underline, nothing
-# to strip): it goes on the block as it is.
-_PLAIN_LINE = re.compile(r"\s*[^\s#>\-*+•|=\d]")
+_AFTER_SENTENCE_MARK = r"[\"'”’)\]*_]*[^\S\n]+"
+_SENTENCE_END = re.compile(r"([.!?])" + _AFTER_SENTENCE_MARK)
+# The same for each mark alone: a pattern that starts with one character is searched for by a fast
+# scan for it, where one that starts with `[.!?]` is tried at every position.
+_MARK_ENDS = {mark: re.compile(re.escape(mark) + _AFTER_SENTENCE_MARK) for mark in ".!?"}
+# What a line starts with (after white space) where it may start a block, be a heading or an
+# underline, or have markers to strip; and a digit (`\d`, str.isdecimal). A line that starts with none
+# of them goes on the block as it is.
+_MARKER_STARTS = "#>-*+•|="
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is slower to make
@@ -263,9 +269,13 @@ class Sentences:
     @functools.cached_property
     def text(self) -> str:
         """The texts of `located`, joined by line breaks (which no sentence holds)."""
-        parts = _SENTENCE_END.split("\n".join(text for text, _ in self.blocks))  # text, mark, text, ...
-        ended = map(operator.add, parts[0:-1:2], parts[1::2])  # each text before a mark, with the mark
-        return "\n".join(filter(str.strip, "\n".join([*ended, parts[-1]]).split("\n")))
+        text = "\n".join(text for text, _ in self.blocks)
+        # Each _SENTENCE_END made its mark and a line break. The ends of one mark and another never
+        # overlap (an end holds no mark but its first character), so they can be replaced mark by mark.
+        for mark, end in _MARK_ENDS.items():
+            if mark in text:
+                text = end.sub(mark + "\n", text)
+        return "\n".join(filter(str.strip, text.split("\n")))
 
     @functools.cached_property
     def located(self) -> list[Sentence]:
@@ -286,21 +296,31 @@ def _blocks(lines: list[SourceLine]) -> list[tuple[str, tuple[tuple[int, int], .
         block.clear()
 
     for line in lines:
-        if line.is_code or not line.text.strip():
+        prose = line.prose.strip()
+        if line.is_code or not (prose or line.text.strip()):  # (where the prose is not blank, nor is the text)
             if block:
                 flush()
             continue
-        if _PLAIN_LINE.match(line.prose):  # (the text starts as the prose does, or with inline code's "`")
-            block.append((line.number, line.prose.strip()))
+        # Each pattern is tried only on a line that starts as it needs. The text starts as the prose
+        # does, or with inline code's "`", which none of them takes. ("" is in every string: a line of
+        # inline code alone goes the long way.)
+        first = prose[:1]
+        if first not in _MARKER_STARTS and not first.isdecimal():  # most lines
+            block.append((line.number, prose))
             continue
-        if _SETEXT_UNDERLINE.match(line.text):
+        if first in "=-" and _SETEXT_UNDERLINE.match(line.text):
             if block:
                 flush()
             continue
         if block and _BLOCK_START.match(line.text):
             flush()
-        heading = _HEADING.match(line.prose)
-        text = (heading.group(2) or "") if heading else _BLOCK_MARKERS.sub("", line.prose).strip()
+        heading = _HEADING.match(line.prose) if first == "#" else None
+        if heading:
+            text = heading.group(2) or ""
+        elif first in ">-*+•" or first.isdecimal():
+            text = _BLOCK_MARKERS.sub("", line.prose).strip()
+        else:  # the markers pattern would take the white space before it alone
+            text = prose
         block.append((line.number, text))
         if heading:
             flush()
@@ -379,21 +399,24 @@ def _may_contain(text: str, phrases: list[str]) -> bool:
     none of them. Among ASCII characters that matching is plain lower-casing, so for ASCII text and
     phrases a substring test is exact; otherwise this answers True and the pattern decides.
     """
-    lowered = _ascii_lowered(tuple(phrases))
-    if lowered is None or not text.isascii():
+    searches = _substring_searches(tuple(phrases))
+    if searches is None or not text.isascii():
         return True
     text = text.lower()
-    return any(phrase in text for phrase in lowered)
+    return any(search.search(text) for search in searches)
 
 
 @functools.lru_cache(maxsize=16)
-def _ascii_lowered(phrases: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The phrases lower-cased, but for those holding another ('buying' holds 'buy': a text with
-    'buying' has 'buy' too). None unless every phrase is ASCII."""
+def _substring_searches(phrases: tuple[str, ...]) -> tuple[re.Pattern, ...] | None:
+    """Patterns that find the phrases, lower-cased, as substrings: one for the phrases of each first
+    character (a pattern that starts with one character is searched for by a fast scan for it,
+    faster than a substring test of each phrase). None unless every phrase is ASCII."""
     if not all(map(str.isascii, phrases)):
         return None
-    lowered = sorted(set(map(str.lower, phrases)))
-    return tuple(phrase for phrase in lowered if not any(other in phrase for other in lowered if other != phrase))
+    by_first: dict[str, list[str]] = {}
+    for phrase in sorted(set(map(str.lower, phrases))):
+        by_first.setdefault(phrase[:1], []).append(phrase[1:])
+    return tuple(re.compile(re.escape(first) + f"(?:{_alternatives(rests)})") for first, rests in by_first.items())
 
 
 def _quote(text: str, limit: int = 60) -> str:
@@ -486,32 +509,33 @@ def reading_grade(body_html: str) -> float | None:
 # counted once per process. tests/test_lint_speed_equivalence.py checks that every result equals
 # textstat's exactly. The patterns are textstat's (en_US):
 _NON_CONTRACTION_APOSTROPHE = re.compile(r"'(?![tsd]|ve|ll|re)")  # an apostrophe that is dropped
-_PUNCTUATION = re.compile(r"[^\w\s']")
-_ASCII_PUNCTUATION = str.maketrans(dict.fromkeys(filter(_PUNCTUATION.match, map(chr, range(128)))))
+# Punctuation (`[^\w\s']`) but the sentences' marks, which are made line breaks (and line breaks
+# spaces). Of ASCII text, translate drops the same characters as the pattern, many times faster.
+_PUNCTUATION_BUT_MARKS = re.compile(r"[^\w\s'.!?]")
+_MARKS_AS_LINE_BREAKS = str.maketrans({"\n": " ", ".": "\n", "!": "\n", "?": "\n"})
+_ASCII_CLEANED = str.maketrans({**dict.fromkeys(filter(_PUNCTUATION_BUT_MARKS.match, map(chr, range(128)))),
+                                **_MARKS_AS_LINE_BREAKS})
 # textstat's sentences are `\b[^.!?]+[.!?]*`, and one counts when it has more than two words: the
-# white-space-separated parts that its cleaning (`_textstat_words`) leaves, which are those with a
-# \w character (an apostrophe is kept only before one). So the sentences that count are those this
-# finds, looking ahead for three such parts before the next mark. (A sentence starts at a \w
-# character; where it has fewer than three parts, so has the rest of it: no match starts inside.)
-_COUNTED_SENTENCE = re.compile(r"\b(?=\w[^\s.!?]*(?:\s[^\w.!?]*\w[^\s.!?]*){2})[^.!?]+[.!?]*")
+# white-space-separated parts that its cleaning leaves, which are those with a \w character (an
+# apostrophe is kept only before one). A sentence starts at the first \w character after a run of
+# marks (what comes before it is punctuation and white space) and ends with the next run. So the
+# sentences that count are the stretches between marks with three such parts: in the cleaned text,
+# the lines with three parts, which this finds after their line break.
+_COUNTED_SENTENCE = re.compile(r"\n[^\S\n]*\S+[^\S\n]+\S+[^\S\n]+\S")
 
 
 def flesch_kincaid_grade(text: str) -> float:
     """0.39 * words per sentence + 11.8 * syllables per word - 15.59, as textstat counts them."""
-    words = _textstat_words(text)
+    text = _NON_CONTRACTION_APOSTROPHE.sub("", text)
+    cleaned = (text.translate(_ASCII_CLEANED) if text.isascii()
+               else _PUNCTUATION_BUT_MARKS.sub("", text).translate(_MARKS_AS_LINE_BREAKS))
+    words = cleaned.replace("\n", "").split()  # textstat drops the marks with the other punctuation
     # A "sentence" of two words or fewer does not count, but there is always at least one.
-    sentence_count = max(1, len(_COUNTED_SENTENCE.findall(text))) if text else 0
+    sentence_count = max(1, len(_COUNTED_SENTENCE.findall("\n" + cleaned))) if text else 0
     syllables = sum(map(_SYLLABLES.__getitem__, words))
     if not words or not sentence_count or not syllables:
         return 0.0  # textstat's answer when a count is zero
     return (0.39 * (len(words) / sentence_count)) + (11.8 * (syllables / len(words))) - 15.59
-
-
-def _textstat_words(text: str) -> list[str]:
-    """The words textstat counts: punctuation dropped, but not the apostrophe of "don't"."""
-    text = _NON_CONTRACTION_APOSTROPHE.sub("", text)
-    # Of ASCII text, translate drops the same characters as the pattern, many times faster.
-    return (text.translate(_ASCII_PUNCTUATION) if text.isascii() else _PUNCTUATION.sub("", text)).split()
 
 
 class _Syllables(dict):
@@ -719,10 +743,10 @@ def check_headings(article: Article, lines: list[SourceLine]) -> list[Problem]:
 
 def check_dose_amounts(article: Article, policy: LintPolicy) -> list[Problem]:
     """Every line's dose amounts, found by one search of the body (code included)."""
-    units = [unit for unit in policy.dose_patterns if "\n" not in unit]  # no line can hold the others
-    if not units:
+    units = tuple(unit for unit in policy.dose_patterns if "\n" not in unit)  # no line can hold the others
+    if not units or not _may_have_doses(article.body, units):  # (most pages)
         return []
-    dose = _dose_pattern(tuple(units))
+    dose = _dose_pattern(units)
     return [warning(article.shown, article.body_line + article.body.count("\n", 0, match.start()),
                     f"dose amount '{match.group()}': doses on a patient page need clinical sign-off; "
                     "have a clinician approve it, or say that the prescriber decides the dose")
@@ -736,6 +760,28 @@ def _dose_pattern(units: tuple[str, ...]) -> re.Pattern:
     after the first digit (and looks back over it), so that the search skips from digit to digit."""
     return re.compile(r"\d(?<![\w.,/-]\d)\d*(?:[.,]\d+)?(?:[^\S\n]*(?:-|–|to)[^\S\n]*\d+(?:[.,]\d+)?)?"
                       rf"[^\S\n]*(?:{_alternatives(units)})(?![\w/])", re.IGNORECASE)
+
+
+# Every digit as "0". A pattern that starts with one character is searched for by a fast scan for
+# it, where one that starts with `\d` is tried at every position.
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
+
+
+def _may_have_doses(text: str, units: tuple[str, ...]) -> bool:
+    """False when `text` has no dose amount (`_dose_pattern`) of the units.
+
+    A dose amount ends in a digit, white space and a unit, which stay so with every digit made "0"
+    in text and units alike: in ASCII text, every digit is one of 0-9. Otherwise True.
+    """
+    if not text.isascii():
+        return True
+    return _digit_and_unit_pattern(units).search(text.translate(_DIGITS_AS_ZERO)) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _digit_and_unit_pattern(units: tuple[str, ...]) -> re.Pattern:
+    zeroed = [unit.translate(_DIGITS_AS_ZERO) for unit in units]
+    return re.compile(rf"0[^\S\n]*(?:{_alternatives(zeroed)})", re.IGNORECASE)
 
 
 def check_sourcing(article: Article, sentences: Sentences, policy: LintPolicy) -> list[Problem]:

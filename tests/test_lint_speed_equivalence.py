@@ -5,9 +5,12 @@
   merely close: a page's warning depends on it.
 - The findings cache is keyed without the date: rows cached on one day give, on any other day,
   exactly the findings (in the same order) and report of a fresh lint.
-- The quick tests that skip most pages (`_may_contain`, `_maybe_repeated`) never skip a finding.
+- The quick tests that skip most pages (`_may_contain`, `_may_have_doses`, `_maybe_repeated`) never
+  skip a finding.
 - The checks that search a whole page at once find what a search of each line (or sentence, or
   tag) finds: keyword runs, dose amounts, links, sentences, the prose of the HTML.
+- The shortcuts of the sentences (a line's blocks by its first character, sentence ends mark by
+  mark, headings' text taken a word at a time) give what trying every pattern gives.
 """
 from __future__ import annotations
 
@@ -27,10 +30,12 @@ from medsite.build import BuildOptions, build
 from medsite.config import LintPolicy, load_config
 from medsite.content import SourceFile, parse_article
 from medsite.htmlscan import iter_raw_tags
-from medsite.lint import (_WORD_OR_LINE_BREAK, LONGEST_RUN_PHRASE, MIN_REPEATED_WORDS, REPEAT_LIMIT, Sentences,
-                          _alternatives, _link_text, _may_contain, _maybe_repeated, _phrase_pattern, _runs,
-                          _tags_between_texts, _words_and_line_breaks, _words_of, check_dose_amounts,
-                          flesch_kincaid_grade, lint_cache, lint_site, prose_text, source_lines)
+from medsite.lint import (_BLOCK_MARKERS, _BLOCK_START, _HEADING, _SETEXT_UNDERLINE, _WORD_OR_LINE_BREAK,
+                          LONGEST_RUN_PHRASE, MIN_REPEATED_WORDS, REPEAT_LIMIT, Sentences, _alternatives, _blocks,
+                          _dose_pattern, _joined, _link_text, _may_contain, _may_have_doses, _maybe_repeated,
+                          _phrase_pattern, _runs, _tags_between_texts, _words_and_line_breaks, _words_of,
+                          check_dose_amounts, flesch_kincaid_grade, lint_cache, lint_site, prose_text,
+                          source_lines)
 from medsite.markdown import MarkdownRenderer
 from medsite.report import render_report
 
@@ -100,6 +105,10 @@ def prose(draw) -> str:
 @example("A b. C d e f! Ok?")
 @example("DON'T STOP. Don'T stop. don’t stop")
 @example("İdea is here now.")  # textstat counts the word as it lower-cases it, dot above and all
+# Sentences counted between runs of marks: marks inside words, before and after punctuation, line
+# breaks, a text that starts or ends without one.
+@example("e.g. this is it... Dogs'. Cats' toys! x y z?! 'tis a b\nc d. - - - . a b c")
+@example(" , a b c. (d e f)!? ' g h i")
 def test_grades_of_generated_text_equal_textstats(text):
     assert flesch_kincaid_grade(text) == textstat_grade(text)
 
@@ -164,6 +173,20 @@ PHRASE_LETTERS = "abkisSKIl 'ſKİıµμ’/-"
 def test_text_the_quick_test_rules_out_has_no_match(text, phrases):
     if not _may_contain(text, phrases):
         assert _phrase_pattern(phrases).search(text) is None
+
+
+DOSE_TEXT = "0123456789 .,-\t\nmgMGx/k"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=DOSE_TEXT, max_size=30), st.lists(st.text(alphabet="mgMG25x/", min_size=1, max_size=3),
+                                                        min_size=1, max_size=3))
+@example("take 25 mg", ["mg"])
+@example("1 m2", ["m2"])
+@example("5 MG", ["mg"])
+def test_text_the_dose_quick_test_rules_out_has_no_dose_amount(text, units):
+    if not _may_have_doses(text, tuple(units)):
+        assert _dose_pattern(tuple(units)).search(text) is None
 
 
 def test_the_quick_test_rules_out_the_usual_page():
@@ -272,7 +295,9 @@ MARKDOWN_LINES = st.sampled_from(
     ["", "  ", "# Title", "## Risks ##", "#", "####### x", "Some text. More text!", "A list:", "- item one.",
      "* item", "1. first. second", "2) x", "> quoted. text", "| a | b. |", "---", "===", "- - -", "```",
      "~~~", "    code", "`x` # not a heading", "`- x` y", "End.\" Next (see it.) Then", "Why? Because… ok.",
-     "[link](x.md). After", "Dr. Who said: no.", "Σ. ΑΣ. σ.", "\t- tabbed. item"])
+     "[link](x.md). After", "Dr. Who said: no.", "Σ. ΑΣ. σ.", "\t- tabbed. item", "Stop!) Now?\" Yes.! No",
+     "!!! warning \"Title\"", "2024 was a year.", "=x", "#x", "•bullet", "• bullet", "`a`", "\u00a0- x", "\t# x",
+     "٣. three", "> ", "- ", "+ plus", "12) x. y"])
 
 
 @settings(max_examples=500, deadline=None)
@@ -280,6 +305,57 @@ MARKDOWN_LINES = st.sampled_from(
 def test_the_sentences_text_is_that_of_the_located_sentences(lines):
     sentences = Sentences(source_lines(article_of("\n".join(lines))))
     assert sentences.text == "\n".join(sentence.text for sentence in sentences.located)
+
+
+def blocks_the_plain_way(lines) -> list:
+    """`_blocks` trying each pattern on every line."""
+    blocks, block = [], []
+
+    def flush():
+        blocks.append(_joined(block))
+        block.clear()
+
+    for line in lines:
+        if line.is_code or not line.text.strip():
+            if block:
+                flush()
+            continue
+        if re.match(r"\s*[^\s#>\-*+•|=\d]", line.prose):
+            block.append((line.number, line.prose.strip()))
+            continue
+        if _SETEXT_UNDERLINE.match(line.text):
+            if block:
+                flush()
+            continue
+        if block and _BLOCK_START.match(line.text):
+            flush()
+        heading = _HEADING.match(line.prose)
+        block.append((line.number, (heading.group(2) or "") if heading else _BLOCK_MARKERS.sub("", line.prose).strip()))
+        if heading:
+            flush()
+    if block:
+        flush()
+    return blocks
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(MARKDOWN_LINES, max_size=25))
+def test_blocks_are_those_of_every_pattern_tried_on_every_line(lines):
+    lines = source_lines(article_of("\n".join(lines)))
+    assert _blocks(lines) == blocks_the_plain_way(lines)
+
+
+HEADING_ANY_CHARACTER = re.compile(r"^ {0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$")  # the text a character at a time
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=" #\tab\u00a0", max_size=14))
+@example("## Common side effects ##")
+@example("### a # b #  ")
+@example("####### x")
+def test_a_headings_text_is_the_one_taken_a_character_at_a_time(line):
+    found, expected = _HEADING.match(line), HEADING_ANY_CHARACTER.match(line)
+    assert (found and found.groups()) == (expected and expected.groups())
 
 
 def test_the_sentences_text_of_real_pages_is_that_of_the_located_sentences():
