@@ -174,11 +174,16 @@ class LineIndex:
         return bisect.bisect_right(self._starts, offset)
 
 
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_UNSEEN_ELEMENT = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.S | re.I)
+_ANY_TAG = re.compile(r"<[^>]+>")
+
+
 def visible_text(fragment: str) -> str:
     """The text of an HTML fragment with tags dropped and white space folded."""
-    text = re.sub(r"<!--.*?-->", " ", fragment, flags=re.S)
-    text = re.sub(r"<(script|style|template)\b.*?</\1\s*>", " ", text, flags=re.S | re.I)
-    text = re.sub(r"<[^>]+>", " ", text)
+    text = _COMMENT.sub(" ", fragment)
+    text = _UNSEEN_ELEMENT.sub(" ", text)
+    text = _ANY_TAG.sub(" ", text)
     return normalize_space(htmllib.unescape(text))
 
 

@@ -1,6 +1,7 @@
 """Pages to HTML with Jinja2 (autoescape, StrictUndefined), plus the sitemap and robots.txt."""
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,9 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Each build makes its own environment, so no template changes under it: Jinja need not
+        # look at the template files again for every page.
+        auto_reload=False,
     )
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
     env.filters["longdate"] = lambda d: f"{d.day} {d:%B %Y}" if d else ""
@@ -162,9 +166,28 @@ def _url_function(page_url: str, base_path: str):
             return base_path + target.lstrip("/") if target.startswith("/") else target
         return url
 
+    folder = page_url if page_url.endswith("/") else posixpath.dirname(page_url) + "/"
+    tricky_folder = "/." in folder or "//" in folder
+    names = [name for name in folder.split("/") if name]
+    # The page's folder and those above it, deepest first, each with the way up to it from the
+    # page: a link climbs to the deepest one that holds its target. Worked out once per page, as
+    # relative_url would work it out again for each of the page's twenty-odd links.
+    folders_up = [("/" + "".join(name + "/" for name in names[:depth]), "../" * (len(names) - depth))
+                  for depth in range(len(names), -1, -1)]
+
     def url(target: str) -> str:
         """A link from this page to a site path (`/css/site.css`) that works under any base path."""
-        return relative_url(page_url, target)
+        if tricky_folder or not target.startswith("/") or "/." in target or "//" in target:
+            return relative_url(page_url, target)  # not a site path, or dot segments or '//' to resolve
+        as_folder = target if target.endswith("/") else target + "/"
+        for above, way_up in folders_up:
+            if as_folder.startswith(above):
+                break  # at the latest at '/', the last
+        rest = target[len(above):]
+        if rest:
+            return way_up + rest
+        # The folder itself: relative_url writes '..' or '.', with the target's final '/'.
+        return (way_up[:-1] or ".") + ("/" if target.endswith("/") else "")
     return url
 
 
