@@ -456,43 +456,6 @@ def map_in_processes(function, items: list, jobs: int, initializer=None, chunk: 
     return results
 
 
-def in_background(function: Callable[[], object], items: int) -> Callable[[], object]:
-    """Start `function()`, which works on `items` things, in a forked process while this one goes
-    on, when there are enough of them to pay and it is safe (see `worker_count`); returns a callable
-    that waits for its result (raising what it raised). Otherwise `function` runs here, now."""
-    if worker_count(None, items) < 2:
-        value = function()
-        return lambda: value
-    import multiprocessing
-    context = multiprocessing.get_context("fork")
-    receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_send_outcome, args=(function, sending))  # not a daemon: it may fork workers
-    process.start()
-    sending.close()
-
-    def outcome():
-        try:
-            succeeded, value = receiving.recv()
-        except EOFError:
-            raise RuntimeError("a process working in the background ended without its result") from None
-        finally:
-            receiving.close()
-            process.join()
-        if not succeeded:
-            raise value
-        return value
-    return outcome
-
-
-def _send_outcome(function: Callable[[], object], sending) -> None:
-    try:
-        outcome = True, function()
-    except BaseException as exc:  # noqa: BLE001 - raised again in the process that waits for it
-        outcome = False, exc
-    sending.send(outcome)
-    sending.close()
-
-
 def _parse_chunk(chunk: list[tuple[SourceFile, str]]) -> list[tuple[Article | None, list[Problem]]]:
     return [parse_article(source, text) for source, text in chunk]
 

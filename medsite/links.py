@@ -33,19 +33,16 @@ import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, NamedTuple
+from typing import Iterator, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
 
-from .build import BuildOptions, BuildResult, build, in_background
+from .build import BuildOptions, BuildResult, build
 from .cache import CACHE_FOLDER, Store, code_version, digest
 from .config import SiteConfig, display_path, load_config
 from .content import url_to_file
 from .htmlscan import LineIndex, iter_tags, start_tag_attributes
 from .markdown import PLACEHOLDER, SourceLink
 from .problems import ERROR, WARNING, Problem, has_errors, sort_problems, warning
-
-if TYPE_CHECKING:
-    from .lint import LintReport
 
 # The attributes of each element that hold a URL the browser follows or loads.
 URL_ATTRIBUTES = {
@@ -803,20 +800,17 @@ class SiteCheck:
             from .external import CACHE_FILE, ExternalChecker
             external = ExternalChecker(config.root / CACHE_FILE,
                                        report_at=display_path(config.config_path, config.root)).check
-        from .lint import lint_cache, lint_site
-        # The content checks run beside the link check: each keeps its own processes busy while
-        # the other waits on its own (reading results, saving its cache).
-        site = result.site
-        linted = in_background(lambda: lint_site(config, site, self.today, lint_cache(config)), len(site.pages))
         report = check_output(staged, config, result, external, links_cache(config))
         self.pages, self.links = report.pages, report.links
-        return report.problems + lint_problems(config, result, report.problems, linted())
+        return report.problems + lint_problems(config, result, report.problems, self.today)
 
 
 def lint_problems(config: SiteConfig, result: BuildResult, link_problems: list[Problem],
-                  lint: LintReport) -> list[Problem]:
-    """The problems `lint` found, whose errors also stop publishing; writes the editors' report."""
+                  today: dt.date) -> list[Problem]:
+    """The content checks of `lint`, whose errors also stop publishing; writes the editors' report."""
+    from .lint import lint_cache, lint_site
     from .report import write_report
+    lint = lint_site(config, result.site, today, lint_cache(config))
     found = list(lint.problems)
     lint.add(result.problems + link_problems)
     try:

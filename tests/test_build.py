@@ -327,26 +327,3 @@ def test_a_site_built_in_several_processes_equals_one_built_in_one(make_site):
     assert run_cli("build", "--no-cache", "--jobs", "1", "--out", str(site / "_one"), cwd=site).returncode == 0
     assert run_cli("build", "--jobs", "2", cwd=site).returncode == 0
     assert tree(site / "_site") == tree(site / "_one")
-
-
-def test_work_in_the_background_returns_its_result_or_raises_its_error_from_another_process(monkeypatch):
-    import os
-
-    import pytest
-
-    from medsite import build as build_module
-
-    monkeypatch.setattr(build_module, "PARALLEL_FROM", 2)
-    outcome = build_module.in_background(lambda: (os.getpid(), [1, 2]), items=100)
-    pid, value = outcome()
-    assert pid != os.getpid() and value == [1, 2]
-    # The background process may share its own work among processes (the content checks do).
-    nested = build_module.in_background(lambda: build_module.map_in_processes(sorted, [3, 1, 2, 0], 2, chunk=2), 100)
-    assert nested() == [1, 3, 0, 2]
-
-    def fails():
-        raise ValueError("in the content checks")
-    with pytest.raises(ValueError, match="in the content checks"):
-        build_module.in_background(fails, items=100)()
-
-    assert build_module.in_background(os.getpid, items=1)() == os.getpid()  # too little work: here, now

@@ -498,22 +498,3 @@ def test_a_link_to_a_host_with_an_unclosed_bracket_is_an_error_at_its_line_not_a
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
     assert f"content/topic-a/faq.md:{line}: error: link to '//x[/a' — not a valid address" in done.stderr.splitlines()
-
-
-def test_content_checks_beside_the_link_check_find_and_report_what_they_find_alone(make_site, monkeypatch):
-    """`check` runs the content checks in a background process on a large site: the same problems
-    and the same editors' report as when they run in the checking process."""
-    from medsite import build as build_module
-    from medsite.report import report_folder
-    site = make_site(base="links-defects")
-    add_template_defects(site)
-    monkeypatch.chdir(site)
-    config, _ = load_config(site / "config.yaml")
-    outcomes = []
-    for parallel_from in (10_000, 2):  # alone, then beside (and each in several processes)
-        monkeypatch.setattr(build_module, "PARALLEL_FROM", parallel_from)
-        check = links.SiteCheck()
-        result = build(config, BuildOptions(use_cache=False), checks=(check,))
-        outcomes.append((sorted(result.problems), (report_folder(config) / "index.html").read_text(encoding="utf-8")))
-    assert outcomes[0] == outcomes[1]
-    assert any(": warning: " in str(problem) for problem in outcomes[0][0]) and len(outcomes[0][0]) > 16
