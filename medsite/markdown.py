@@ -321,6 +321,7 @@ def resolve_placeholders(html: str, page_url: str, url_of_target) -> str:
     # Found by plain string search, then matched where found: every body of every page comes
     # through here, and a regular expression searching from the attribute's name took 10x longer.
     parts, done = [], 0
+    to_page = relative_urls_from(page_url)
     start = html.find('="medsite:')
     while start != -1:
         match = _PLACEHOLDER_VALUE.match(html, start)
@@ -330,7 +331,7 @@ def resolve_placeholders(html: str, page_url: str, url_of_target) -> str:
         # The target is as it stands in the HTML attribute: `a&amp;b.md` names the file a&b.md.
         target, fragment = unescape(match.group(1)), match.group(2) or ""
         url = url_of_target(target) or (target if target.startswith("/") else "/" + target)
-        parts += [html[done:start], f'="{escape(relative_url(page_url, url))}{fragment}"']
+        parts += [html[done:start], f'="{escape(to_page(url))}{fragment}"']
         done = match.end()
         start = html.find('="medsite:', done)
     return "".join(parts) + html[done:] if parts else html
@@ -338,22 +339,30 @@ def resolve_placeholders(html: str, page_url: str, url_of_target) -> str:
 
 def relative_url(from_url: str, to_url: str) -> str:
     """A relative URL from page `from_url` to `to_url` (both site paths), as a browser resolves it."""
-    if not to_url.startswith("/"):
-        return to_url
+    return relative_urls_from(from_url)(to_url)
+
+
+def relative_urls_from(from_url: str):
+    """relative_url from the page `from_url`, as a function of the target: the page's folder is
+    split once, as a page asks for many (its body's links, the template's `url()`)."""
     base = from_url if from_url.endswith("/") else posixpath.dirname(from_url) + "/"
-    if "/." in to_url or "//" in to_url or "/." in base or "//" in base:
-        relative = posixpath.relpath(to_url, base)  # dot segments: let posixpath normalise them
-    else:  # the same result, several times faster (called for every link of every page)
-        start, target = base.strip("/").split("/"), to_url.strip("/").split("/")
-        start, target = [p for p in start if p], [p for p in target if p]
-        common = 0
-        for a, b in zip(start, target):
-            if a != b:
-                break
-            common += 1
-        relative = "/".join([".."] * (len(start) - common) + target[common:]) or "."
-    if to_url.endswith("/") and not relative.endswith("/"):
-        relative += "/"
-    if relative == "./":
-        return "./"
-    return relative
+    base_has_dots = "/." in base or "//" in base
+    start = [part for part in base.split("/") if part]
+
+    def relative_url_to(to_url: str) -> str:
+        if not to_url.startswith("/"):
+            return to_url
+        if base_has_dots or "/." in to_url or "//" in to_url:
+            relative = posixpath.relpath(to_url, base)  # dot segments: let posixpath normalise them
+        else:  # the same result, several times faster (called for every link of every page)
+            target = [part for part in to_url.split("/") if part]
+            common = 0
+            for a, b in zip(start, target):
+                if a != b:
+                    break
+                common += 1
+            relative = "/".join([".."] * (len(start) - common) + target[common:]) or "."
+        if to_url.endswith("/") and not relative.endswith("/"):
+            relative += "/"
+        return relative
+    return relative_url_to

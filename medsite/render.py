@@ -1,7 +1,6 @@
 """Pages to HTML with Jinja2 (autoescape, StrictUndefined), plus the sitemap and robots.txt."""
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ import jinja2
 from .config import SiteConfig, display_path
 from .content import url_to_file
 from .disclaimer import Disclaimer
-from .markdown import relative_url
+from .markdown import relative_urls_from
 from .problems import Problem, error
 from .seo import SearchEntry, print_url_filter, search_entries, structured_data
 from .site import NOT_FOUND_URL, Page, Site
@@ -165,30 +164,7 @@ def _url_function(page_url: str, base_path: str):
         def url(target: str) -> str:
             return base_path + target.lstrip("/") if target.startswith("/") else target
         return url
-
-    folder = page_url if page_url.endswith("/") else posixpath.dirname(page_url) + "/"
-    tricky_folder = "/." in folder or "//" in folder
-    names = [name for name in folder.split("/") if name]
-    # The page's folder and those above it, deepest first, each with the way up to it from the
-    # page: a link climbs to the deepest one that holds its target. Worked out once per page, as
-    # relative_url would work it out again for each of the page's twenty-odd links.
-    folders_up = [("/" + "".join(name + "/" for name in names[:depth]), "../" * (len(names) - depth))
-                  for depth in range(len(names), -1, -1)]
-
-    def url(target: str) -> str:
-        """A link from this page to a site path (`/css/site.css`) that works under any base path."""
-        if tricky_folder or not target.startswith("/") or "/." in target or "//" in target:
-            return relative_url(page_url, target)  # not a site path, or dot segments or '//' to resolve
-        as_folder = target if target.endswith("/") else target + "/"
-        for above, way_up in folders_up:
-            if as_folder.startswith(above):
-                break  # at the latest at '/', the last
-        rest = target[len(above):]
-        if rest:
-            return way_up + rest
-        # The folder itself: relative_url writes '..' or '.', with the target's final '/'.
-        return (way_up[:-1] or ".") + ("/" if target.endswith("/") else "")
-    return url
+    return relative_urls_from(page_url)  # a link to a site path (`/css/site.css`) that works under any base path
 
 
 def _absolute_function(config: SiteConfig):

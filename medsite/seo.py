@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlparse, uses_netloc, uses_relative
+from urllib.parse import urljoin
 
 from markupsafe import Markup
 
@@ -223,7 +223,6 @@ def render_search_index(entries: list[SearchEntry]) -> str:
 # --- Print -------------------------------------------------------------------------------------
 
 _RELATIVE_LINK = re.compile(r'<a href="(?!#|[a-zA-Z][a-zA-Z0-9+.-]*:)([^"]*)"')
-_QUOTED = re.compile(r"[&<>\"'\t\n\r]")  # what quoteattr replaces
 
 
 def print_url_filter(base_url: str):
@@ -231,58 +230,13 @@ def print_url_filter(base_url: str):
     which the print stylesheet prints after the link text."""
     def with_print_urls(html: str, page_url: str) -> Markup:
         from xml.sax.saxutils import quoteattr  # here: it loads urllib.request and ssl (10 ms at every start)
-        absolute_link = _link_resolver(base_url.rstrip("/") + page_url)
+        page_address = base_url.rstrip("/") + page_url
 
         def add(match: re.Match) -> str:
             try:
-                absolute = absolute_link(match.group(1).replace("&amp;", "&"))
+                absolute = urljoin(page_address, match.group(1).replace("&amp;", "&"))
             except ValueError:  # no address ('//x[/a': a host with an unclosed '['); the link check reports it
                 return match.group(0)
-            quoted = quoteattr(absolute) if _QUOTED.search(absolute) else f'"{absolute}"'
-            return f'{match.group(0)} data-print-url={quoted}'
+            return f'{match.group(0)} data-print-url={quoteattr(absolute)}'
         return Markup(_RELATIVE_LINK.sub(add, str(html)))
     return with_print_urls
-
-
-# A link that urljoin reads as a path (and a fragment) alone: no scheme, host, query or parameters,
-# and nothing it would strip or remove first. Nearly every link in a body is one.
-_PATH_LINK = re.compile(r"(?!//)([^\x00-\x20:#?;]+)(?:#([^\t\n\r]*))?")
-
-
-def _link_resolver(page_address: str):
-    """A function giving urljoin(page_address, link): the page's address is read once, not again
-    for each of its links, and path links are resolved here as urljoin resolves them."""
-    try:
-        scheme, host, page_path = urlparse(page_address)[:3]
-    except ValueError:  # urljoin raises it for every link
-        scheme = host = ""
-    if not (scheme and host and scheme in uses_relative and scheme in uses_netloc):
-        return lambda link: urljoin(page_address, link)
-    folder = page_path.split("/")
-    if folder[-1]:
-        del folder[-1]  # the page's own name
-    origin = f"{scheme}://{host}"
-
-    def absolute_link(link: str) -> str:
-        match = _PATH_LINK.fullmatch(link)
-        if match is None:
-            return urljoin(page_address, link)
-        path, fragment = match.groups()
-        if path.startswith("/"):
-            segments = path.split("/")
-        else:
-            segments = folder + path.split("/")
-            segments[1:-1] = filter(None, segments[1:-1])  # no empty segments between '/'s
-        resolved: list[str] = []
-        for segment in segments:
-            if segment == "..":
-                if resolved:
-                    resolved.pop()
-            elif segment != ".":
-                resolved.append(segment)
-        if segments[-1] in (".", ".."):
-            resolved.append("")  # it names a folder
-        joined = "/".join(resolved)
-        address = origin + (joined if joined.startswith("/") else "/" + joined)
-        return address + "#" + fragment if fragment else address
-    return absolute_link
