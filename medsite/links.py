@@ -336,6 +336,7 @@ class Findings:
     anchored: list[tuple[FoundLink, str, str]] = field(default_factory=list)  # (link, page, #fragment)
     external: dict[str, list[FoundLink]] = field(default_factory=dict)  # URL -> where it is linked
     links: int = 0
+    pages: int = 0
 
 
 class FileLinks(NamedTuple):
@@ -369,6 +370,7 @@ def find_broken(output: Output, resolver: Resolver, jobs: int | None = None,
     rels = sorted(rel for rel in output.files if is_scanned(rel))
     summaries = summarize_files(output.folder, resolver, rels, jobs, cache)
     findings = Findings(ids={rel: s.ids for rel, s in zip(rels, summaries) if s.ids is not None})
+    findings.pages = len(findings.ids)
     finder = TargetFinder(output)
     suspects = []
     for rel, summary in zip(rels, summaries):
@@ -742,12 +744,15 @@ class LinkReport:
 
 
 def check_output(folder: Path, config: SiteConfig, result: BuildResult | None = None,
-                 external=None, cache: Store | None = None) -> LinkReport:
+                 external=None, cache: Store | None = None, early: "EarlyScan | None" = None) -> LinkReport:
     """Check every link in the built site in `folder`. `external`, when given, checks the links to
     other sites: {url: [FoundLink where it is]} -> (broken links, other problems). `cache` (see
-    `links_cache`) keeps what each file holds, so an unchanged file is not scanned again."""
+    `links_cache`) keeps what each file holds, so an unchanged file is not scanned again. `early`:
+    the findings of `folder`, when that is what it scanned."""
     resolver = Resolver(config.base_url)
-    findings = find_broken(list_output(folder), resolver, cache=cache)
+    findings = early.findings_of(folder) if early is not None else None
+    if findings is None:
+        findings = find_broken(list_output(folder), resolver, cache=cache)
     broken = findings.broken
     problems: list[Problem] = []
     if external is not None:
@@ -755,7 +760,7 @@ def check_output(folder: Path, config: SiteConfig, result: BuildResult | None = 
         broken += found
         problems += external_problems
     problems += located_problems(broken, SourceLocator(config, result, folder), resolver)
-    return LinkReport(problems, len(findings.ids), findings.links)
+    return LinkReport(problems, findings.pages, findings.links)
 
 
 _KIND_WORDS = {"img": "image", "css": "url", "loc": "sitemap entry"}
@@ -782,6 +787,64 @@ def located_problems(broken: list[Broken], locator: SourceLocator, resolver: Res
     return problems
 
 
+class EarlyScan:
+    """`find_broken` over the live output, in a process forked when `check` starts.
+
+    The build first loads and assembles the site: a second or more of one core's work. This
+    checks the live output's links on the other core meanwhile. When the build finds the live
+    output up to date, `check` checks it in place: these are its findings. Otherwise its scans
+    are in the links cache for the staged output, which holds mostly the same files.
+    """
+
+    def __init__(self, config: SiteConfig):
+        self.folder = config.output_path
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_scan_early, daemon=True, args=(
+            sender, self.folder, config.base_url, links_cache(config)))
+        self._process.start()
+        sender.close()
+
+    @classmethod
+    def start(cls, config: SiteConfig) -> "EarlyScan | None":
+        """An early scan of the live output, when there is one and a process can be forked."""
+        if (not config.output_path.is_dir() or threading.active_count() > 1
+                or "fork" not in multiprocessing.get_all_start_methods()):
+            return None
+        return cls(config)
+
+    def findings_of(self, folder: Path) -> Findings | None:
+        """The findings, if the scan was of `folder` and went well; in any case, once it has ended
+        (its scans are in the cache by then)."""
+        findings = self._end()
+        return findings if Path(folder) == self.folder else None
+
+    def _end(self) -> Findings | None:
+        findings = None
+        if not self._receiver.closed:
+            try:
+                findings = self._receiver.recv()
+            except (EOFError, OSError):  # the process died
+                pass
+            self._receiver.close()
+        self._process.join()
+        return findings
+
+    def close(self) -> None:
+        """Wait for the scan if nothing took its findings (the build failed): it is saving the cache."""
+        self._end()
+
+
+def _scan_early(sender, folder: Path, base_url: str, cache: Store) -> None:
+    try:
+        findings = find_broken(list_output(folder), Resolver(base_url), jobs=1, cache=cache)
+        findings.ids = {}  # used up: only their number is needed
+    except Exception:  # noqa: BLE001 - the check scans again, and reports what it finds
+        findings = None
+    sender.send(findings)
+    sender.close()
+
+
 # --- the command ---------------------------------------------------------------------------------
 
 @dataclass
@@ -790,29 +853,31 @@ class SiteCheck:
 
     external: bool = False
     today: dt.date = field(default_factory=dt.date.today)
+    early: EarlyScan | None = None  # the live output's links, checked while the build loads
     pages: int = 0
     links: int = 0
 
     def __call__(self, staged: Path, result: BuildResult) -> list[Problem]:
+        from .lint import lint_cache, lint_site
         config = result.config
+        # The content checks first: the early scan may still be running.
+        lint = lint_site(config, result.site, self.today, lint_cache(config))
         external = None
         if self.external:
             from .external import CACHE_FILE, ExternalChecker
             external = ExternalChecker(config.root / CACHE_FILE,
                                        report_at=display_path(config.config_path, config.root)).check
-        report = check_output(staged, config, result, external, links_cache(config))
+        report = check_output(staged, config, result, external, links_cache(config), self.early)
         self.pages, self.links = report.pages, report.links
-        return report.problems + lint_problems(config, result, report.problems, self.today)
+        return report.problems + lint_problems(config, lint, result.problems + report.problems)
 
 
-def lint_problems(config: SiteConfig, result: BuildResult, link_problems: list[Problem],
-                  today: dt.date) -> list[Problem]:
-    """The content checks of `lint`, whose errors also stop publishing; writes the editors' report."""
-    from .lint import lint_cache, lint_site
+def lint_problems(config: SiteConfig, lint, other_problems: list[Problem]) -> list[Problem]:
+    """The problems of the content checks (`lint`, a LintReport), whose errors also stop publishing;
+    writes the editors' report of them with `other_problems` (the build's and the links')."""
     from .report import write_report
-    lint = lint_site(config, result.site, today, lint_cache(config))
     found = list(lint.problems)
-    lint.add(result.problems + link_problems)
+    lint.add(other_problems)
     try:
         write_report(lint, config)
     except OSError as exc:
@@ -828,7 +893,12 @@ def command(args) -> int:
     check = SiteCheck(external=args.external)
     result = None
     if config is not None:
-        result = build(config, BuildOptions(), checks=(check,))
+        check.early = EarlyScan.start(config)
+        try:
+            result = build(config, BuildOptions(), checks=(check,))
+        finally:
+            if check.early is not None:
+                check.early.close()
         keep_until_exit(result)
         problems += result.problems
     if args.format == "json":
