@@ -170,19 +170,25 @@ class Builder:
         bodies = render_bodies(articles, renderer, self.cache, options.jobs, result.stats, converted)
         del converted
         clock.lap("markdown")
+        # A check of a live output built from exactly these inputs checks it where it is: it reads
+        # few bodies, so their links are resolved only when asked for (Site.body_html_of).
+        earlier = (self._live_built_from(inputs) if checks and disclaimer is not None and not has_errors(problems)
+                   else None)
         site, found = assemble_site(config, articles, bodies, [a.rel for a in discovery.assets],
                                     lambda text: renderer.render(text, "").html,
-                                    self.resolved if self.cache is not None else None, own_problems)
+                                    self.resolved if self.cache is not None else None, own_problems,
+                                    resolve_bodies=earlier is None)
         problems += found
         result.site = site
         clock.lap("assemble")
         if self.cache is not None:
             self.cache.save()
+        if earlier is not None and self._check_in_place(earlier, checks, make_environment(config), result):
+            return result
+        site.resolve_bodies()  # when assembled for a check in place that did not apply
         if disclaimer is None:
             return result
         env = make_environment(config)
-        if checks and self._check_in_place(inputs, checks, env, result):
-            return result
         live = self.output.live_records()
         keys = PageKeys(env)
         out = f"{self.output.out}/"
@@ -240,14 +246,17 @@ class Builder:
             clock.lap("write")
         return result
 
-    def _check_in_place(self, inputs: bytes, checks: tuple[StagedCheck, ...], env, result: BuildResult) -> bool:
-        """`check` of a site already built from exactly `inputs`: the live output is checked where it
-        is, as nothing would be rendered again, staged or swapped; its build's problems are repeated.
-        Whether it applied."""
-        if self.cache is None or not self.options.write or has_errors(result.problems):
-            return False
-        earlier = self.output.built_from(inputs)
-        if earlier is None:
+    def _live_built_from(self, inputs: bytes) -> tuple | None:
+        """The live output's (records, problems) when it was built from exactly `inputs`."""
+        if self.cache is None or not self.options.write:
+            return None
+        return self.output.built_from(inputs)
+
+    def _check_in_place(self, earlier: tuple, checks: tuple[StagedCheck, ...], env, result: BuildResult) -> bool:
+        """`check` of a site already built from the same inputs (`earlier`, its records and problems):
+        the live output is checked where it is, as nothing would be rendered again, staged or swapped;
+        its build's problems are repeated. Whether it applied."""
+        if has_errors(result.problems):
             return False
         clock = _Clock(result.timings)
         result.problems[:] = earlier[1]

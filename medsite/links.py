@@ -565,7 +565,7 @@ class SourceLocator:
     def __init__(self, config: SiteConfig, result: BuildResult | None, output_folder: Path):
         self.config = config
         self.output_folder = output_folder
-        site = result.site if result is not None else None
+        site = self.site = result.site if result is not None else None
         self.pages = {page.file: page for page in (result.pages if result is not None else [])}
         self.site_pages = {url_to_file(page.url): page for page in (site.pages if site else [])}
         self.nav_lines = {}
@@ -613,7 +613,7 @@ class SourceLocator:
         if page.url not in self._bodies:
             body_links: list[FoundLink] = []
             sources: list[SourceLink | None] = []
-            region = find_inserted(html, str(page.body_html))
+            region = find_inserted(html, str(self.site.body_html_of(page)))
             if region is not None:
                 _, links = scan_html(html, url_to_file(page.url))
                 body_links = [link for link in links if region[0] <= link.offset < region[1]]

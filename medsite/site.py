@@ -72,9 +72,29 @@ class Site:
     nav: list[Link]
     assets: dict[str, str]  # content-relative path -> output-relative path
     footer_links: list[Link] = field(default_factory=list)
+    # False: assembled for a check in place, which reads the bodies of few pages (body_html_of).
+    bodies_resolved: bool = True
 
     def page(self, url: str) -> Page | None:
         return self._pages_by_url.get(url)
+
+    def body_html_of(self, page: Page) -> Markup:
+        """The page's body with its links resolved: resolved now if the site was assembled without."""
+        if self.bodies_resolved or page.body is None:
+            return page.body_html
+        return resolved_body(page, self._url_of)
+
+    def resolve_bodies(self) -> None:
+        """Resolve the links of every body, if the site was assembled without."""
+        if not self.bodies_resolved:
+            for page in self.pages:
+                page.body_html = self.body_html_of(page)
+            self.bodies_resolved = True
+
+    @functools.cached_property
+    def _url_of(self):
+        return target_resolver({page.article.rel: page.article for page in self.pages if page.article is not None},
+                               list(self.assets))
 
     @functools.cached_property
     def _pages_by_url(self) -> dict[str, Page]:  # looked up once per page by the search index
@@ -89,12 +109,14 @@ def template_for(article: Article) -> str:
 
 def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str, RenderedBody],
                   asset_rels: list[str], render_notice, resolved: dict | None = None,
-                  own_problems: dict[str, list[Problem]] | None = None) -> tuple[Site, list[Problem]]:
+                  own_problems: dict[str, list[Problem]] | None = None,
+                  resolve_bodies: bool = True) -> tuple[Site, list[Problem]]:
     """Lay out every page, order each series and resolve internal links; report site-wide problems.
 
     `resolved`: kept by the caller between builds (a warm build.Builder); the bodies whose links
     resolve as they did last time are not resolved again. `own_problems` (when given) gets the
-    problems of each article's own body (its links, what the sanitizer removed) by its rel."""
+    problems of each article's own body (its links, what the sanitizer removed) by its rel.
+    `resolve_bodies` False leaves each page's body_html to Site.body_html_of."""
     problems: list[Problem] = []
     by_rel = {a.rel: a for a in articles}
     topics = _topics(config, articles, render_notice, problems)
@@ -128,14 +150,16 @@ def assemble_site(config: SiteConfig, articles: list[Article], bodies: dict[str,
         problems += found
         if own_problems is not None and page.article is not None:
             own_problems.setdefault(page.article.rel, []).extend(found)
-        page.body_html = Markup(_resolve(page, url_of, resolved, still_resolved))
-    if resolved is not None:
+        if resolve_bodies:
+            page.body_html = Markup(_resolve(page, url_of, resolved, still_resolved))
+    if resolved is not None and resolve_bodies:
         resolved.clear()
         resolved.update(still_resolved)
     nav = _links(config, "nav", url_of, problems)
     footer_links = _links(config, "footer_links", url_of, problems)
     pages.sort(key=lambda p: p.url)
-    return Site(config, pages, list(topics.values()), nav, {rel: rel for rel in asset_rels}, footer_links), problems
+    return (Site(config, pages, list(topics.values()), nav, {rel: rel for rel in asset_rels}, footer_links,
+                 resolve_bodies), problems)
 
 
 def page_problems(page: Page, url_of, content_shown: str) -> list[Problem]:

@@ -9,6 +9,7 @@ from conftest import new_site, run_cli
 from test_links import add_template_defects
 from medsite.build import BuildOptions, Builder
 from medsite.config import load_config
+from medsite.site import assemble_site
 
 
 def problem_lines(done) -> list[str]:
@@ -83,3 +84,21 @@ def test_the_warnings_of_a_check_are_not_repeated_by_later_builds(make_site, mon
     result = Builder(config, BuildOptions(quick=True)).build()
     assert result.written and result.stats["articles_parsed"] == 1  # the quick way (quick.py)
     assert result.problems == []
+
+
+def test_a_site_assembled_for_a_check_in_place_resolves_each_body_as_a_build_does(make_site, monkeypatch):
+    site = make_site(base="links-defects")
+    monkeypatch.chdir(site)
+    config, _ = load_config(site / "config.yaml")
+    built = Builder(config, BuildOptions(write=False)).build().site
+    articles = [page.article for page in built.pages if page.article is not None]
+    bodies = {page.article.rel: page.body for page in built.pages if page.article is not None}
+    unresolved, _ = assemble_site(config, articles, bodies, list(built.assets), lambda text: text,
+                                  resolve_bodies=False)
+
+    expected = {page.url: page.body_html for page in built.pages}
+    assert "medsite:" not in "".join(expected.values()) and 'href="' in "".join(expected.values())
+    assert all(page.body_html == "" for page in unresolved.pages)
+    assert {page.url: unresolved.body_html_of(page) for page in unresolved.pages} == expected
+    unresolved.resolve_bodies()
+    assert {page.url: page.body_html for page in unresolved.pages} == expected
