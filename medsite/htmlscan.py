@@ -103,32 +103,48 @@ def start_tag_attributes(html: str, attributes: frozenset[str], read: frozenset[
     With `read` (more attribute names), attrs may leave out the attributes in neither `attributes`
     nor `read`: then a tag whose attributes are all `name` or `name="value"`, in lower case, at
     most two of them in `attributes` or `read`, is read by the regular expression alone, as
-    `parse_attrs` would read it. The link checker scans every page with this.
+    `parse_attrs` would read it.
     """
-    pattern = _start_tag_pattern(attributes, read)
-    mentions = _mentions(attributes)
+    for match in start_tag_matches(html, attributes, read):
+        name, attrs = matched_attributes(match, attributes)
+        if attrs is not None:
+            yield name, attrs, match.start(), match.end()
+
+
+def start_tag_matches(html: str, attributes: frozenset[str], read: frozenset[str] | None = None):
+    """The match of each start tag that may have one of `attributes`, in document order, for
+    `matched_attributes` to read: the tags `start_tag_attributes` reads, and some without them.
+
+    What `matched_attributes` finds depends on the text of the match alone: a scan of many pages
+    (the link checker's) can keep it by that text for the tags their templates repeat.
+    """
     skip_until = 0  # the end of the raw text (script, style) being skipped
-    for match in pattern.finditer(html):
+    for match in _start_tag_pattern(attributes, read).finditer(html):
         kind = match.lastgroup
         if kind is None or kind == "plain":  # no tag, or one without the attributes sought
             continue
-        start = match.start()
-        if start < skip_until:
+        if match.start() < skip_until:
             continue
-        if kind == "value" or kind == "value2":  # read by the pattern
-            name, first, value, second, value2 = match.group("plain", "attribute", "value", "attribute2", "value2")
-            attrs = {first: htmllib.unescape(value) if "&" in value else value}
-            if second is not None and second not in attrs:
-                attrs[second] = htmllib.unescape(value2) if "&" in value2 else value2
-        else:
-            name, raw_attrs = match.group(match.lastindex - 1, match.lastindex)
-            if kind == "raw_attrs":
-                skip_until = raw_text_end(html, name.lower(), match.end())
-            if not mentions.search(raw_attrs.lower()):
-                continue
-            attrs = parse_attrs(raw_attrs)
-        if not attributes.isdisjoint(attrs):
-            yield name.lower(), attrs, start, match.end()
+        if kind == "raw_attrs":
+            skip_until = raw_text_end(html, match.group("raw").lower(), match.end())
+        yield match
+
+
+def matched_attributes(match: re.Match, attributes: frozenset[str]) -> tuple[str, dict | None]:
+    """The name (in lower case) and attributes of a tag of `start_tag_matches`; None for the
+    attributes when it has none of `attributes`."""
+    kind = match.lastgroup
+    if kind == "value" or kind == "value2":  # read by the pattern
+        name, first, value, second, value2 = match.group("plain", "attribute", "value", "attribute2", "value2")
+        attrs = {first: htmllib.unescape(value) if "&" in value else value}
+        if second is not None and second not in attrs:
+            attrs[second] = htmllib.unescape(value2) if "&" in value2 else value2
+    else:
+        name, raw_attrs = match.group(match.lastindex - 1, match.lastindex)
+        if not _mentions(attributes).search(raw_attrs.lower()):
+            return name.lower(), None
+        attrs = parse_attrs(raw_attrs)
+    return name.lower(), None if attributes.isdisjoint(attrs) else attrs
 
 
 @functools.lru_cache(maxsize=16)

@@ -33,14 +33,14 @@ import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .build import BuildOptions, BuildResult, build
 from .cache import CACHE_FOLDER, Store, code_version, digest
 from .config import SiteConfig, display_path, load_config
 from .content import url_to_file
-from .htmlscan import LineIndex, iter_tags, start_tag_attributes
+from .htmlscan import LineIndex, iter_tags, matched_attributes, start_tag_matches
 from .markdown import PLACEHOLDER, SourceLink
 from .problems import ERROR, WARNING, Problem, has_errors, sort_problems, warning
 
@@ -63,6 +63,9 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # groups (scheme, host, path, fragment): in printable ASCII, with a host, no spaces, no ';' (path
 # parameters), no brackets (IPv6 hosts), and no empty query or fragment.
 _PLAIN_URL = re.compile(r"(https?)://([^/?#;\[\] ]+)([^?#;\[\] ]*)(?:\?[^#;\[\] ]+)?(?:#([^;\[\] ]+))?")
+
+
+Item = TypeVar("Item")  # what a caller of _resolved pairs with each address
 
 
 # --- scanning the output -----------------------------------------------------------------------
@@ -141,24 +144,56 @@ def _read_text(path: Path) -> str:
 
 def scan_html(html: str, file: str = "") -> tuple[set[str], list[FoundLink]]:
     """The ids (and `<a name>`s) of a page, and every URL in it, in document order."""
+    ids, tags = _scan_tags(html)
+    return ids, [FoundLink(file, start, *url) for start, urls in tags for url in urls]
+
+
+# What `_tag_findings` found in each start tag, by the tag's text: most tags of a page come from
+# its templates, and are on other pages too. Emptied when full, to bound the memory it takes.
+_FINDINGS_BY_TAG: dict[str, tuple] = {}
+_FINDINGS_KEPT = 50_000
+
+
+def _scan_tags(html: str) -> tuple[set[str], list[tuple[int, tuple[tuple[str, str, str], ...]]]]:
+    """`scan_html` with each URL as (tag, attribute, URL), those of a tag together with its offset."""
     ids: set[str] = set()
-    links: list[FoundLink] = []
-    for name, attrs, start, _ in start_tag_attributes(html, _SCANNED_ATTRIBUTES, _READ_ATTRIBUTES):
-        for ident in (attrs.get("id"), attrs.get("name") if name == "a" else None):
-            if ident:
-                ids.add(ident if ident.isascii() else unicodedata.normalize("NFC", ident))
-        wanted = URL_ATTRIBUTES.get(name)
-        if wanted is None or (name == "link" and attrs.get("rel", "").lower() in _HINT_RELS):
+    tags = []
+    for match in start_tag_matches(html, _SCANNED_ATTRIBUTES, _READ_ATTRIBUTES):
+        text = match.group()
+        found = _FINDINGS_BY_TAG.get(text)
+        if found is None:
+            if len(_FINDINGS_BY_TAG) >= _FINDINGS_KEPT:
+                _FINDINGS_BY_TAG.clear()
+            found = _FINDINGS_BY_TAG[text] = _tag_findings(*matched_attributes(match, _SCANNED_ATTRIBUTES))
+        tag_ids, urls = found
+        if tag_ids:
+            ids.update(tag_ids)
+        if urls:
+            tags.append((match.start(), urls))
+    return ids, tags
+
+
+def _tag_findings(name: str, attrs: dict | None) -> tuple[tuple[str, ...], tuple[tuple[str, str, str], ...]]:
+    """The ids and the URLs, as (tag, attribute, URL), of a start tag."""
+    if attrs is None:
+        return (), ()
+    ids: list[str] = []
+    urls: list[tuple[str, str, str]] = []
+    for ident in (attrs.get("id"), attrs.get("name") if name == "a" else None):
+        if ident:
+            ids.append(ident if ident.isascii() else unicodedata.normalize("NFC", ident))
+    wanted = URL_ATTRIBUTES.get(name, ())
+    if name == "link" and attrs.get("rel", "").lower() in _HINT_RELS:
+        wanted = ()
+    for attribute in wanted:
+        value = attrs.get(attribute)
+        if value is None:
             continue
-        for attribute in wanted:
-            value = attrs.get(attribute)
-            if value is None:
-                continue
-            if attribute == "srcset":
-                links += [FoundLink(file, start, name, attribute, url) for url in srcset_urls(value)]
-            else:
-                links.append(FoundLink(file, start, name, attribute, value))
-    return ids, links
+        if attribute == "srcset":
+            urls += [(name, attribute, url) for url in srcset_urls(value)]
+        else:
+            urls.append((name, attribute, value))
+    return tuple(ids), tuple(urls)
 
 
 def srcset_urls(srcset: str) -> list[str]:
@@ -434,28 +469,37 @@ def summarize_file(folder: Path, resolver: Resolver, rel: str,
     key = file_key(resolver, rel, data)
     if key in known:
         return key, None
-    ids, links = scan_text(rel, data.decode("utf-8", errors="replace"))
+    text = data.decode("utf-8", errors="replace")
+    if rel.endswith((".html", ".htm")):
+        ids, tags = _scan_tags(text)  # a FoundLink is made only for the links kept: to other sites
+    else:
+        ids, links = scan_text(rel, text)
+        tags = [(link.offset, ((link.tag, link.attribute, link.value),)) for link in links]
     targets: dict[tuple[str, str], None] = {}
     external = []
     flagged = False
-    for link, target in _resolved(links, resolver):
+    for (start, url), target in _resolved(rel, ((url[2], (start, url)) for start, urls in tags for url in urls),
+                                          resolver):
         if target is None or target.kind in ("outside", "invalid"):
             flagged = True
         elif target.kind == "external":
-            external.append((target.path, link))
+            external.append((target.path, FoundLink(rel, start, *url)))
         elif target.kind == "site":
             targets[target.path, target.fragment] = None
-    return key, FileLinks(None if ids is None else frozenset(ids), len(links), tuple(targets), tuple(external), flagged)
+    return key, FileLinks(None if ids is None else frozenset(ids), sum(len(urls) for _, urls in tags),
+                          tuple(targets), tuple(external), flagged)
 
 
-def _resolved(links: list[FoundLink], resolver: Resolver) -> Iterator[tuple[FoundLink, Target | None]]:
-    """Each link with where it points (None: the address is empty); a bare '#' goes nowhere to check."""
-    for link in links:
-        value = link.value.strip()
+def _resolved(file: str, links: Iterable[tuple[str, Item]],
+              resolver: Resolver) -> Iterator[tuple[Item, Target | None]]:
+    """Each (address, item) of a link in `file` as (item, where the address points); None: it is
+    empty. A bare '#' goes nowhere to check."""
+    for value, item in links:
+        value = value.strip()
         if not value:
-            yield link, None
+            yield item, None
         elif value != "#":
-            yield link, resolver.resolve(link.file, value)
+            yield item, resolver.resolve(file, value)
 
 
 def _may_be_broken(summary: FileLinks, finder: TargetFinder, ids: dict[str, frozenset[str]]) -> bool:
@@ -505,7 +549,7 @@ def check_file(folder: Path, rel: str, finder: TargetFinder,
     """The broken links of one file, and its links to ids on pages (checked once all ids are known)."""
     broken, anchored = [], []
     _, links = scan_file(folder, rel)
-    for link, target in _resolved(links, resolver):
+    for link, target in _resolved(rel, ((link.value, link) for link in links), resolver):
         if target is None:
             broken.append(Broken(link, "", "the address is empty"))
         elif target.kind == "invalid":
@@ -799,6 +843,8 @@ class EarlyScan:
     def __init__(self, config: SiteConfig):
         self.folder = config.output_path
         context = multiprocessing.get_context("fork")
+        for stream in (sys.stdout, sys.stderr):  # the process flushes them as it ends: not twice
+            stream.flush()
         self._receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(target=_scan_early, daemon=True, args=(
             sender, self.folder, config.base_url, links_cache(config)))

@@ -1,9 +1,10 @@
 """The link checker's fast scan and resolver give the results of their former, simpler versions.
 
-`start_tag_attributes` reads most tags with its regular expression alone, and `Resolver` resolves a
-'../' value once per folder and reads plain http(s) URLs without urljoin, all for speed. The
-reference copies below are the versions they replaced: built pages, those pages with hostile
-HTML spliced in, and random mixes of hostile pieces must get identical answers from both.
+`start_tag_attributes` reads most tags with its regular expression alone, the link scan keeps what
+it found in a tag by the tag's text, `summarize_file` makes FoundLinks only for external links, and
+`Resolver` resolves a '../' value once per folder and reads plain http(s) URLs without urljoin, all
+for speed. The reference copies below are the versions they replaced: built pages, those pages with
+hostile HTML spliced in, and random mixes of hostile pieces must get identical answers from both.
 
 One difference on purpose: the former scan took `<ſcript>` or `<scrİpt>` (Unicode case folding)
 for a script element and then failed with a KeyError; the new one, like `iter_tags`, reads no tag
@@ -23,9 +24,11 @@ import yaml
 
 from conftest import new_site, run_cli
 from test_links import add_template_defects
-from medsite.htmlscan import Tag, iter_start_tags, parse_attrs, start_tag_attributes
-from medsite.links import (_HINT_RELS, _PLAIN_URL, _SCANNED_ATTRIBUTES, URL_ATTRIBUTES, FileLinks, FoundLink, Resolver,
-                           Target, is_scanned, list_output, scan_html, srcset_urls, summarize_file)
+from medsite import links
+from medsite.htmlscan import (Tag, iter_start_tags, matched_attributes, parse_attrs, start_tag_attributes,
+                              start_tag_matches)
+from medsite.links import (_HINT_RELS, _PLAIN_URL, _READ_ATTRIBUTES, _SCANNED_ATTRIBUTES, URL_ATTRIBUTES, FileLinks,
+                           FoundLink, Resolver, Target, is_scanned, list_output, scan_html, srcset_urls, summarize_file)
 
 # --- reference copies (the replaced versions) ---
 
@@ -171,6 +174,10 @@ PIECES = [
     '<a href="a" rel="b" id="c">', '<a id="only">', '<a class="x" data-print-url="https://e.example/">',
 ]
 CRASHED_THE_OLD_SCAN = ("<ſcript", "<scrİpt")
+# Links of each kind a summary sorts: other sites, empty, bare '#', outside the site, srcset, other schemes.
+LINK_PIECES = ['<a href="https://other.org/x#y">', '<a href=" ">', '<a href="#">', '<a href="../../../up/">',
+               '<img srcset="https://cdn.example/a.png 1x, /b.png 2x">', '<a href="https://bench.example/s/">',
+               '<a href="//other.org/p">', '<a href="mailto:x@y">', '<a href="?q=1">', '<a href="../a/#f">']
 
 
 def mixes(count: int, seed: int):
@@ -200,6 +207,40 @@ def test_each_hostile_piece_scans_as_before_alone_and_around_a_link():
     for piece in PIECES:
         for html in (piece, f'<a href="before">{piece}<h2 id="after">', f"{piece}{piece}<a href='z'>{piece}"):
             assert_scans_alike(html)
+
+
+def test_what_a_tag_gives_depends_on_its_text_alone():
+    """The link scan keeps what it found in a tag by the tag's text: the same text, scanned alone,
+    must give the same reading, wherever it stood."""
+    for html in mixes(1500, 31):
+        for match in start_tag_matches(html, _SCANNED_ATTRIBUTES, _READ_ATTRIBUTES):
+            alone = next(start_tag_matches(match.group(), _SCANNED_ATTRIBUTES, _READ_ATTRIBUTES))
+            assert alone.group() == match.group(), html
+            assert (matched_attributes(alone, _SCANNED_ATTRIBUTES)
+                    == matched_attributes(match, _SCANNED_ATTRIBUTES)), html
+
+
+def test_a_full_or_emptied_memory_of_tags_scans_as_before(monkeypatch):
+    monkeypatch.setattr(links, "_FINDINGS_BY_TAG", {})
+    monkeypatch.setattr(links, "_FINDINGS_KEPT", 5)  # emptied every few tags
+    for html in mixes(1500, 47):
+        assert_scans_alike(html)
+
+
+def test_random_pages_of_hostile_pieces_summarize_as_before(tmp_path):
+    for base in ("https://bench.example/", "https://example.org/s/"):
+        old_resolver, new_resolver = OldResolver(base), Resolver(base)
+        for number, html in enumerate(mixes(600, 59)):
+            rel = ["index.html", "a/index.html", "a/b/page.htm"][number % 3]
+            html += LINK_PIECES[number % len(LINK_PIECES)]
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).write_text(html, encoding="utf-8")
+            try:
+                expected = old_summary(html, rel, old_resolver)
+            except KeyError:
+                assert any(piece in html for piece in CRASHED_THE_OLD_SCAN), html
+                continue
+            assert summarize_file(tmp_path, new_resolver, rel)[1] == expected, html
 
 
 def test_the_former_crash_is_now_no_tag():
