@@ -23,13 +23,19 @@ def snapshot(folder: Path) -> tuple[int, dict[str, tuple[int, int]]]:
     return folder.stat().st_ino, files
 
 
-def test_a_check_after_a_build_checks_the_live_site_and_finds_what_a_check_from_scratch_finds(tmp_path):
+def defective_sites(folder: Path) -> list[Path]:
+    """Two copies of a site with broken links in its pages and templates: one to check from
+    scratch, one to build first."""
     sites = []
     for name in ("from-scratch", "built-first"):
-        site = new_site(tmp_path / name, base="links-defects")
+        site = new_site(folder / name, base="links-defects")
         add_template_defects(site)
         sites.append(site)
-    from_scratch, built_first = sites
+    return sites
+
+
+def test_a_check_after_a_build_checks_the_live_site_and_finds_what_a_check_from_scratch_finds(tmp_path):
+    from_scratch, built_first = defective_sites(tmp_path)
     expected = run_cli("check", cwd=from_scratch)
     assert run_cli("build", cwd=built_first).returncode == 0  # a build does not check links
 

@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from conftest import new_site, run_cli
-from test_links import add_template_defects
+from conftest import run_cli
+from test_check_in_place import defective_sites, problem_lines
 from medsite import links
 from medsite.cli import make_parser
 
@@ -21,17 +21,6 @@ def check_in_process(site, capsys) -> tuple[int, list[str]]:
         code = args.run(args)
     lines = capsys.readouterr().err.splitlines()
     return code, sorted(line for line in lines if ": error: " in line or ": warning: " in line)
-
-
-@pytest.fixture
-def defective_sites(tmp_path):
-    """Two copies of a site with broken links in its pages and templates: one to check from scratch."""
-    sites = []
-    for name in ("from-scratch", "built-first"):
-        site = new_site(tmp_path / name, base="links-defects")
-        add_template_defects(site)
-        sites.append(site)
-    return sites
 
 
 @pytest.fixture
@@ -49,8 +38,8 @@ def findings_taken(monkeypatch):
 
 
 def test_a_check_in_place_takes_the_early_findings_and_reports_what_a_check_from_scratch_does(
-        defective_sites, findings_taken, capsys):
-    from_scratch, built_first = defective_sites
+        tmp_path, findings_taken, capsys):
+    from_scratch, built_first = defective_sites(tmp_path)
     expected = run_cli("check", cwd=from_scratch)
     assert run_cli("build", cwd=built_first).returncode == 0
 
@@ -61,8 +50,7 @@ def test_a_check_in_place_takes_the_early_findings_and_reports_what_a_check_from
     assert folder.resolve() == (built_first / "_site").resolve() and findings is not None  # the live output, checked early
     assert findings.broken and findings.pages > 0
     assert code == expected.returncode == 1
-    assert problems == sorted(line for line in expected.stderr.splitlines() if ": error: " in line
-                              or ": warning: " in line)
+    assert problems == problem_lines(expected)
 
 
 def test_the_early_findings_of_a_stale_live_site_are_not_used(make_site, findings_taken, capsys):
@@ -79,8 +67,8 @@ def test_the_early_findings_of_a_stale_live_site_are_not_used(make_site, finding
     assert "gone" not in home.read_text(encoding="utf-8")
 
 
-def test_a_failed_early_scan_leaves_the_check_to_scan_again(defective_sites, findings_taken, monkeypatch, capsys):
-    from_scratch, built_first = defective_sites
+def test_a_failed_early_scan_leaves_the_check_to_scan_again(tmp_path, findings_taken, monkeypatch, capsys):
+    from_scratch, built_first = defective_sites(tmp_path)
     expected = run_cli("check", cwd=from_scratch)
     assert run_cli("build", cwd=built_first).returncode == 0
     checking, original = os.getpid(), links.find_broken
@@ -95,8 +83,7 @@ def test_a_failed_early_scan_leaves_the_check_to_scan_again(defective_sites, fin
 
     assert [findings for _, findings in findings_taken] == [None]
     assert code == expected.returncode == 1
-    assert problems == sorted(line for line in expected.stderr.splitlines() if ": error: " in line
-                              or ": warning: " in line)
+    assert problems == problem_lines(expected)
 
 
 def test_a_build_that_fails_waits_for_the_early_scan(make_site, capsys):
