@@ -231,6 +231,15 @@ _BLOCK_MARKERS = re.compile(r"^\s*(?:>\s?)*(?:[-*+•]\s+|\d+[.)]\s+)?")
 # words of neither are taken whole, faster than one character at a time.
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:\s+((?:[^\s#]++|.)*?))?\s*#*\s*$")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)\s*$")
+
+
+@functools.lru_cache(maxsize=4096)  # a site's headings come again and again ('## Side effects')
+def _atx_heading(line: str) -> tuple[int, str] | None:
+    """The level and text of an ATX heading (`## Risks ##`), or None."""
+    heading = _HEADING.match(line)
+    return (len(heading.group(1)), heading.group(2) or "") if heading else None
+
+
 # A sentence's end: its mark (the group), closing quotes or brackets, white space (never a line break).
 _AFTER_SENTENCE_MARK = r"[\"'”’)\]*_]*[^\S\n]+"
 _SENTENCE_END = re.compile(r"([.!?])" + _AFTER_SENTENCE_MARK)
@@ -315,9 +324,9 @@ def _blocks(lines: list[SourceLine]) -> list[tuple[str, tuple[tuple[int, int], .
             continue
         if block and _BLOCK_START.match(line.text):
             flush()
-        heading = _HEADING.match(line.prose) if first == "#" else None
+        heading = _atx_heading(line.prose) if first == "#" else None
         if heading:
-            text = heading.group(2) or ""
+            text = heading[1]
         elif first in ">-*+•" or first.isdecimal():
             text = _BLOCK_MARKERS.sub("", line.prose).strip()
         else:  # the markers pattern would take the white space before it alone
@@ -474,9 +483,10 @@ def prose_text(body_html: str) -> str:
 _NOT_ONLY_TAGS = re.compile(r"<[!?]|<(?i:script|style)")
 
 
-def _tags_between_texts(html: str) -> tuple[Iterable[tuple[str, str, str, bool]], str]:
+def _tags_between_texts(html: str) -> tuple[Iterable[tuple[str, str, str, bool | str]], str]:
     """(text before it, name, attribute text, closing) of each tag of `iter_raw_tags`, and the text
-    after the last. Where htmlscan.TAG finds the same tags, splitting by it gives them all at once."""
+    after the last; closing is true for an end tag (True, or the "/" of its text). Where htmlscan.TAG
+    finds the same tags, splitting by it gives them all at once."""
     if _NOT_ONLY_TAGS.search(html):
         tags, position = [], 0
         for name, raw_attrs, start, end, closing in iter_raw_tags(html):
@@ -484,7 +494,10 @@ def _tags_between_texts(html: str) -> tuple[Iterable[tuple[str, str, str, bool]]
             position = end
         return tags, html[position:]
     parts = TAG.split(html)  # text, then each tag's groups and the text after it
-    return zip(parts[0:-1:4], map(str.lower, parts[2::4]), parts[3::4], map(bool, parts[1::4])), parts[-1]
+    names = parts[2::4]
+    if not "".join(names).islower():  # (names are ASCII, each with a letter: most pages' are lower case)
+        names = map(str.lower, names)
+    return zip(parts[0:-1:4], names, parts[3::4], parts[1::4]), parts[-1]
 
 
 def _self_closing(raw_attrs: str) -> bool:
@@ -717,10 +730,10 @@ def headings(lines: list[SourceLine]) -> list[tuple[int, int, str]]:
             previous = None
             continue
         mark = line.text.lstrip(" ")[:1]  # what each kind starts with (after at most three spaces)
-        atx = _HEADING.match(line.text) if mark == "#" else None
+        atx = _atx_heading(line.text) if mark == "#" else None
         underline = _SETEXT_UNDERLINE.match(line.text) if mark in ("=", "-") else None
         if atx:
-            found.append((line.number, len(atx.group(1)), atx.group(2) or ""))
+            found.append((line.number, *atx))
         elif underline and previous is not None and previous.text.strip() \
                 and not _BLOCK_START.match(previous.text):
             found.append((previous.number, 1 if underline.group(1)[0] == "=" else 2, previous.text.strip()))

@@ -10,7 +10,8 @@
 - The checks that search a whole page at once find what a search of each line (or sentence, or
   tag) finds: keyword runs, dose amounts, links, sentences, the prose of the HTML.
 - The shortcuts of the sentences (a line's blocks by its first character, sentence ends mark by
-  mark, headings' text taken a word at a time) give what trying every pattern gives.
+  mark, headings' text taken a word at a time, headings kept from page to page) give what trying
+  every pattern gives.
 """
 from __future__ import annotations
 
@@ -31,10 +32,10 @@ from medsite.config import LintPolicy, load_config
 from medsite.content import SourceFile, parse_article
 from medsite.htmlscan import iter_raw_tags
 from medsite.lint import (_BLOCK_MARKERS, _BLOCK_START, _HEADING, _SETEXT_UNDERLINE, _WORD_OR_LINE_BREAK,
-                          LONGEST_RUN_PHRASE, MIN_REPEATED_WORDS, REPEAT_LIMIT, Sentences, _alternatives, _blocks,
-                          _dose_pattern, _joined, _link_text, _may_contain, _may_have_doses, _maybe_repeated,
-                          _phrase_pattern, _runs, _tags_between_texts, _words_and_line_breaks, _words_of,
-                          check_dose_amounts, flesch_kincaid_grade, lint_cache, lint_site, prose_text,
+                          LONGEST_RUN_PHRASE, MIN_REPEATED_WORDS, REPEAT_LIMIT, Sentences, _alternatives,
+                          _atx_heading, _blocks, _dose_pattern, _joined, _link_text, _may_contain, _may_have_doses,
+                          _maybe_repeated, _phrase_pattern, _runs, _tags_between_texts, _words_and_line_breaks,
+                          _words_of, check_dose_amounts, flesch_kincaid_grade, lint_cache, lint_site, prose_text,
                           source_lines)
 from medsite.markdown import MarkdownRenderer
 from medsite.report import render_report
@@ -356,6 +357,15 @@ HEADING_ANY_CHARACTER = re.compile(r"^ {0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$")  # 
 def test_a_headings_text_is_the_one_taken_a_character_at_a_time(line):
     found, expected = _HEADING.match(line), HEADING_ANY_CHARACTER.match(line)
     assert (found and found.groups()) == (expected and expected.groups())
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.text(alphabet=" #\tab", max_size=10), min_size=1, max_size=6))
+def test_a_kept_heading_is_the_one_matched_again(lines):
+    """`_atx_heading` keeps each line's heading (level, text) from page to page: the same as matching it."""
+    for line in lines + lines:  # the second time, from what it kept
+        heading = _HEADING.match(line)
+        assert _atx_heading(line) == ((len(heading.group(1)), heading.group(2) or "") if heading else None)
 
 
 def test_the_sentences_text_of_real_pages_is_that_of_the_located_sentences():
