@@ -1,6 +1,6 @@
 """The link checker's fast scan and resolver give the results of their former, simpler versions.
 
-`start_tag_attributes` reads most tags with its regular expression alone, the link scan keeps what
+`start_tag_matches` reads most tags with its regular expression alone, the link scan keeps what
 it found in a tag by the tag's text, `summarize_file` makes FoundLinks only for external links, and
 `Resolver` resolves a '../' value once per folder and reads plain http(s) URLs without urljoin, all
 for speed. The reference copies below are the versions they replaced: built pages, those pages with
@@ -23,10 +23,9 @@ import pytest
 import yaml
 
 from conftest import new_site, run_cli
-from test_links import add_template_defects
+from test_links import add_template_defects, start_tags
 from medsite import links
-from medsite.htmlscan import (Tag, iter_start_tags, matched_attributes, parse_attrs, start_tag_attributes,
-                              start_tag_matches)
+from medsite.htmlscan import Tag, matched_attributes, parse_attrs, start_tag_matches
 from medsite.links import (_HINT_RELS, _PLAIN_URL, _READ_ATTRIBUTES, _SCANNED_ATTRIBUTES, URL_ATTRIBUTES, FileLinks,
                            FoundLink, Resolver, Target, is_scanned, list_output, scan_html, srcset_urls, summarize_file)
 
@@ -195,7 +194,7 @@ def assert_scans_alike(html: str) -> None:
         return
     assert scan_html(html, "p/index.html") == expected, html
     wanted = frozenset({"href", "src", "id", "name"})
-    assert list(iter_start_tags(html, wanted)) == list(old_iter_start_tags(html, wanted)), html
+    assert start_tags(html, wanted) == list(old_iter_start_tags(html, wanted)), html
 
 
 def test_random_mixes_of_hostile_pieces_scan_as_before():
@@ -265,8 +264,8 @@ def test_the_attributes_read_leave_out_only_the_others(seed):
                         for t in old_iter_start_tags(html, attributes)]
         except KeyError:
             continue
-        found = [(name, {k: v for k, v in attrs.items() if k in attributes | read}, start, end)
-                 for name, attrs, start, end in start_tag_attributes(html, attributes, read)]
+        found = [(t.name, {k: v for k, v in t.attrs.items() if k in attributes | read}, t.start, t.end)
+                 for t in start_tags(html, attributes, read)]
         assert found == expected, (html, attributes, read)
 
 
