@@ -66,6 +66,9 @@ class BuildResult:
     # What was done again: articles_parsed, bodies_converted, pages_rendered, pages_kept.
     stats: dict[str, int] = field(default_factory=dict)
     up_to_date: bool = False  # nothing had changed: the output was left as it was (skip_when_unchanged)
+    # For the checks: what the output folder they check held when built, each file's content
+    # digest with its stat (output.FileRecord), so an unchanged file's digest is known unread.
+    records: dict[str, FileRecord] = field(default_factory=dict)
 
     @property
     def page_count(self) -> int:
@@ -231,6 +234,7 @@ class Builder:
         problems += found
         clock.lap("write")
         built_problems = tuple(problems)  # what the output keeps: a later build of the same inputs repeats them
+        result.records = self.output.staged_records()
         for check in checks:
             problems += check(staged, result)
         clock.lap("check")
@@ -259,6 +263,7 @@ class Builder:
         if has_errors(result.problems):
             return False
         clock = _Clock(result.timings)
+        result.records = earlier[0]
         result.problems[:] = earlier[1]
         result.pages = pages_as_built(result.site, env, f"{self.output.out}/")
         result.stats.update(pages=len(result.pages), pages_rendered=0, pages_kept=len(result.pages))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import gc
 import html as htmllib
 import json
 import multiprocessing
@@ -42,6 +43,7 @@ from .config import SiteConfig, display_path, load_config
 from .content import url_to_file
 from .htmlscan import LineIndex, iter_tags, matched_attributes, start_tag_matches
 from .markdown import PLACEHOLDER, SourceLink
+from .output import FileRecord, OutputFolder, digest_of, matches
 from .problems import ERROR, WARNING, Problem, has_errors, sort_problems, warning
 
 # The attributes of each element that hold a URL the browser follows or loads.
@@ -395,15 +397,16 @@ def links_cache(config: SiteConfig) -> Store:
 
 
 def find_broken(output: Output, resolver: Resolver, jobs: int | None = None,
-                cache: Store | None = None) -> Findings:
+                cache: Store | None = None, recorded: dict[str, FileRecord] | None = None) -> Findings:
     """Every broken internal link, and the external URLs with where they are.
 
     Each file is scanned on its own (or taken from `cache` when its bytes are unchanged), giving
     its ids and the site paths it links to; whether those exist is looked up against the whole
     output. Only a file with something missing is scanned again for the exact broken links.
+    `recorded`: the build's records of the output's files (see `summarize_file`).
     """
     rels = sorted(rel for rel in output.files if is_scanned(rel))
-    summaries = summarize_files(output.folder, resolver, rels, jobs, cache)
+    summaries = summarize_files(output.folder, resolver, rels, jobs, cache, recorded)
     findings = Findings(ids={rel: s.ids for rel, s in zip(rels, summaries) if s.ids is not None})
     findings.pages = len(findings.ids)
     finder = TargetFinder(output)
@@ -414,7 +417,8 @@ def find_broken(output: Output, resolver: Resolver, jobs: int | None = None,
             findings.external.setdefault(url, []).append(link)
         if _may_be_broken(summary, finder, findings.ids):
             suspects.append(rel)
-    for broken, anchored in _map_files(functools.partial(_check_files, output, resolver), suspects, jobs):
+    check_files = functools.partial(_check_files, output, resolver)
+    for broken, anchored in _map_files(check_files, suspects, _job_count(jobs, len(suspects))):
         findings.broken += broken
         findings.anchored += anchored
     for link, page, fragment in findings.anchored:
@@ -426,47 +430,66 @@ def find_broken(output: Output, resolver: Resolver, jobs: int | None = None,
 
 
 def summarize_files(folder: Path, resolver: Resolver, rels: list[str], jobs: int | None,
-                    cache: Store | None) -> list[FileLinks]:
+                    cache: Store | None, recorded: dict[str, FileRecord] | None = None) -> list[FileLinks]:
     """The FileLinks of each file: from `cache` when it has the file's bytes, else scanned (and kept).
 
-    FileLinks come from the workers pickled, and the cache keeps them so: the parent unpickles
-    each once, and need not pickle them all again to save them.
+    The cache keeps FileLinks pickled. From workers they come back pickled, and the parent
+    unpickles each once, without pickling them all again to save them; scanned in this process,
+    they are pickled only for the cache.
     """
     known = cache.keys() if cache is not None else frozenset()
+    jobs = _job_count(jobs, len(rels))
+    summarize = functools.partial(_summarize_files, folder, resolver, known, recorded or {},
+                                  cache is not None or jobs > 1, jobs > 1)
     summaries = []
-    for key, pickled in _map_files(functools.partial(_summarize_files, folder, resolver, known), rels, jobs):
-        if pickled is None:
+    for key, pickled, summary in _map_files(summarize, rels, jobs):
+        if pickled is None and summary is None:  # the cache has it
             pickled = cache.get(key)
         elif cache is not None:
             cache.put(key, pickled)
-        summaries.append(pickle.loads(pickled))
+        summaries.append(summary if summary is not None else pickle.loads(pickled))
     if cache is not None:
         cache.save()
     return summaries
 
 
-def file_key(resolver: Resolver, rel: str, data: bytes) -> bytes:
-    """What a file's FileLinks come from: its path and bytes, the base URL and medsite's code."""
-    return digest(code_version(), resolver.base_url, rel, data)
+def file_key(resolver: Resolver, rel: str, content: bytes) -> bytes:
+    """What a file's FileLinks come from: its path and bytes (`content`, their output.digest_of),
+    the base URL and medsite's code."""
+    return digest(code_version(), resolver.base_url, rel, content)
 
 
 def _summarize_files(folder: Path, resolver: Resolver, known: frozenset[bytes] | set[bytes],
-                     rels: list[str]) -> list[tuple[bytes, bytes | None]]:
-    """(file_key, pickled FileLinks) of each file, None for those among `known`."""
+                     recorded: dict[str, FileRecord], pickled: bool, in_worker: bool,
+                     rels: list[str]) -> list[tuple[bytes, bytes | None, FileLinks | None]]:
+    """(file_key, FileLinks pickled when `pickled`, FileLinks unless `in_worker`) of each file;
+    (file_key, None, None) for those among `known`. A worker sends back only the pickled ones."""
     summarized = []
     for rel in rels:
-        key, summary = summarize_file(folder, resolver, rel, known)
-        summarized.append((key, None if summary is None else pickle.dumps(summary, pickle.HIGHEST_PROTOCOL)))
+        key, summary = summarize_file(folder, resolver, rel, known, recorded.get(rel))
+        data = None if summary is None or not pickled else pickle.dumps(summary, pickle.HIGHEST_PROTOCOL)
+        summarized.append((key, data, None if in_worker else summary))
     return summarized
 
 
-def summarize_file(folder: Path, resolver: Resolver, rel: str,
-                   known: frozenset[bytes] | set[bytes] = frozenset()) -> tuple[bytes, FileLinks | None]:
+def summarize_file(folder: Path, resolver: Resolver, rel: str, known: frozenset[bytes] | set[bytes] = frozenset(),
+                   record: FileRecord | None = None) -> tuple[bytes, FileLinks | None]:
     """(file_key, FileLinks) of one output file, the file read once; the FileLinks None when the
-    key is among `known` (those the cache holds), so a worker need not send back what it has."""
-    with open(os.path.join(folder, rel), "rb", buffering=0) as stream:  # a plain read: no Path, no buffer
+    key is among `known` (those the cache holds), so a worker need not send back what it has.
+
+    `record`: the build's record of the file. While the file's stat matches it, its content
+    digest is the recorded one: a file whose key is known is not even read, and one that is read
+    is not hashed (its stat is taken after the read, so a change meanwhile is seen).
+    """
+    path = os.path.join(folder, rel)
+    if record is not None and known and matches(os.stat(path), record):
+        key = file_key(resolver, rel, record.digest)
+        if key in known:
+            return key, None
+    with open(path, "rb", buffering=0) as stream:  # a plain read: no Path, no buffer
         data = stream.read()
-    key = file_key(resolver, rel, data)
+        unchanged = record is not None and matches(os.fstat(stream.fileno()), record)
+    key = file_key(resolver, rel, record.digest if unchanged else digest_of(data))
     if key in known:
         return key, None
     text = data.decode("utf-8", errors="replace")
@@ -513,12 +536,19 @@ def _may_be_broken(summary: FileLinks, finder: TargetFinder, ids: dict[str, froz
     return False
 
 
-def _map_files(function, rels: list[str], jobs: int | None) -> list:
-    """`function(rels)`, a list with one item per file, in several processes for many files. Each
-    worker inherits `function` (and what it holds, such as the file list) by fork."""
-    jobs = min(jobs or os.cpu_count() or 1, len(rels) // PARALLEL_FROM)
-    # fork copies only the calling thread: a process running other threads (a server) stays serial.
+def _job_count(jobs: int | None, files: int) -> int:
+    """How many processes to share `files` among: one for a few, or when forking is not safe
+    (fork copies only the calling thread: a process running other threads, a server, stays serial)."""
+    jobs = min(jobs or os.cpu_count() or 1, files // PARALLEL_FROM)
     if jobs < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return jobs
+
+
+def _map_files(function, rels: list[str], jobs: int) -> list:
+    """`function(rels)`, a list with one item per file, in `jobs` processes (see `_job_count`).
+    Each worker inherits `function` (and what it holds, such as the file list) by fork."""
+    if jobs < 2:
         return function(rels)
     global _share_job
     _share_job = (function, rels)
@@ -796,7 +826,8 @@ def check_output(folder: Path, config: SiteConfig, result: BuildResult | None = 
     resolver = Resolver(config.base_url)
     findings = early.findings_of(folder) if early is not None else None
     if findings is None:
-        findings = find_broken(list_output(folder), resolver, cache=cache)
+        findings = find_broken(list_output(folder), resolver, cache=cache,
+                               recorded=result.records if result is not None else None)
     broken = findings.broken
     problems: list[Problem] = []
     if external is not None:
@@ -847,7 +878,7 @@ class EarlyScan:
             stream.flush()
         self._receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(target=_scan_early, daemon=True, args=(
-            sender, self.folder, config.base_url, links_cache(config)))
+            sender, OutputFolder(self.folder, config.root / CACHE_FOLDER), config.base_url, links_cache(config)))
         self._process.start()
         sender.close()
 
@@ -881,9 +912,13 @@ class EarlyScan:
         self._end()
 
 
-def _scan_early(sender, folder: Path, base_url: str, cache: Store) -> None:
+def _scan_early(sender, output: OutputFolder, base_url: str, cache: Store) -> None:
+    # The cyclic garbage collector would walk the scan's growing findings again and again, for a
+    # tenth of its time; this process ends with the scan (reference counting still frees as it goes).
+    gc.disable()
     try:
-        findings = find_broken(list_output(folder), Resolver(base_url), jobs=1, cache=cache)
+        findings = find_broken(list_output(output.out), Resolver(base_url), jobs=1, cache=cache,
+                               recorded=output.recorded_live())
         findings.ids = {}  # used up: only their number is needed
     except Exception:  # noqa: BLE001 - the check scans again, and reports what it finds
         findings = None

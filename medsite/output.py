@@ -56,6 +56,11 @@ def digest_of(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+def matches(status: os.stat_result, record: FileRecord) -> bool:
+    """Whether a file with this stat is still the one recorded (same size, mtime and inode)."""
+    return (status.st_size, status.st_mtime_ns, status.st_ino) == record[1:4]
+
+
 @dataclass
 class _Manifest:
     folder_inode: int
@@ -99,6 +104,18 @@ class OutputFolder:
         live = self._verified(manifest)
         return (live, manifest.problems) if len(live) == len(manifest.records) else None
 
+    def recorded_live(self) -> dict[str, FileRecord]:
+        """The live folder's records as its manifest has them, read without waiting for the lock
+        (a manifest is replaced whole): for a reader of the folder that compares each file's stat
+        with its record itself (`matches`)."""
+        inode = _inode(self.out)
+        manifests = (_read(path) for path in self._manifest_paths)
+        return next((m.records for m in manifests if m is not None and inode is not None and m.folder_inode == inode), {})
+
+    def staged_records(self) -> dict[str, FileRecord]:
+        """The records of the files staged so far (all of them once `finish_stage` is done)."""
+        return self._staged
+
     def _live_manifest(self) -> _Manifest | None:
         """Lock the folders (see `live_records`), read their manifests; the live folder's."""
         self._lock()
@@ -114,7 +131,7 @@ class OutputFolder:
                 st = os.stat(out + rel)
             except OSError:
                 continue
-            if (st.st_size, st.st_mtime_ns, st.st_ino) == record[1:4]:
+            if matches(st, record):
                 verified[rel] = record
         return verified
 

@@ -8,6 +8,7 @@ from conftest import run_cli
 from test_links import add_template_defects
 from medsite.build import BuildOptions, build
 from medsite.config import load_config
+from medsite import links
 from medsite.links import Resolver, check_output, find_broken, links_cache, list_output
 
 
@@ -90,3 +91,48 @@ def test_a_new_id_mends_a_cached_link_to_it_and_removing_it_breaks_it_again(make
     assert checked(site, config, result) == []
     page.write_text(html, encoding="utf-8")
     assert any("no heading with id 'later' on /glossary/" in p for p in checked(site, config, result))
+
+
+def test_a_file_unchanged_since_the_build_is_not_read_again_and_a_touched_one_is(make_site, monkeypatch):
+    """The build's records give each output file's content digest while its stat is unchanged."""
+    site = make_site()
+    monkeypatch.chdir(site)
+    config, result = built(site)
+    assert "glossary/index.html" in result.records
+    assert checked(site, config, result) == []  # fills the cache
+    opened = []
+
+    def recording_open(path, *args, **kwargs):
+        opened.append(Path(path).relative_to(config.output_path).as_posix())
+        return open(path, *args, **kwargs)
+    monkeypatch.setattr(links, "open", recording_open, raising=False)
+    assert checked(site, config, result) == []
+    assert opened == []
+    page = config.output_path / "glossary" / "index.html"
+    html = page.read_text(encoding="utf-8")
+    page.write_text(html.replace("</main>", '<a href="/nowhere/">x</a></main>', 1), encoding="utf-8")
+    assert any("link to '/nowhere/' — no page at /nowhere/" in p for p in checked(site, config, result))
+    assert opened == ["glossary/index.html"]
+
+
+def test_a_file_changed_before_its_read_is_keyed_by_what_was_read(make_site, monkeypatch):
+    """The stat is compared after the read: links read from a file that changed after its stat was
+    last taken are not kept under the recorded digest (which would then serve the recorded bytes)."""
+    site = make_site()
+    monkeypatch.chdir(site)
+    config, result = built(site)
+    page = config.output_path / "glossary" / "index.html"
+    html = page.read_text(encoding="utf-8")
+
+    def open_glossary(path, *args, **kwargs):
+        if Path(path) == page:  # changed between any stat before the read and the read
+            page.write_text(html.replace("</main>", '<a href="/nowhere/">x</a></main>', 1), encoding="utf-8")
+        return open(path, *args, **kwargs)
+    monkeypatch.setattr(links, "open", open_glossary, raising=False)
+    resolver = Resolver(config.base_url)
+    findings = find_broken(list_output(config.output_path), resolver, cache=links_cache(config), recorded=result.records)
+    assert [item.link.value for item in findings.broken] == ["/nowhere/"]
+    monkeypatch.setattr(links, "open", open, raising=False)
+    page.write_text(html, encoding="utf-8")  # the recorded bytes again, with another stat
+    again = find_broken(list_output(config.output_path), resolver, cache=links_cache(config), recorded=result.records)
+    assert again.broken == []
