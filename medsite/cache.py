@@ -53,11 +53,15 @@ def code_version() -> bytes:
 
 
 def digest(*parts: bytes | str) -> bytes:
-    hasher = hashlib.blake2b(digest_size=16)
+    """16 bytes of SHA-256 over the parts, each with its length first (so they are told apart).
+    SHA-256 runs on the processor's own instructions (x86 SHA-NI, ARMv8): on an article's text,
+    in half the time of blake2b."""
+    hasher = hashlib.sha256()
     for part in parts:
         data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
-        hasher.update(len(data).to_bytes(8, "little") + data)
-    return hasher.digest()
+        hasher.update(len(data).to_bytes(8, "little"))
+        hasher.update(data)
+    return hasher.digest()[:16]
 
 
 class Store:

@@ -332,7 +332,7 @@ def test_a_manifest_reads_back_as_written_and_an_earlier_format_still_reads(tmp_
     assert all(type(record) is output.FileRecord for record in output._read(tmp_path / "m").records.values())
     (tmp_path / "old").write_bytes(pickle.dumps(manifest))
     assert output._read(tmp_path / "old") == manifest
-    (tmp_path / "bad").write_bytes(pickle.dumps(("medsite-manifest-2", 7, {"a": (1, 2)}, b"", ())))
+    (tmp_path / "bad").write_bytes(pickle.dumps((output._MANIFEST_FORMAT, 7, {"a": (1, 2)}, b"", ())))
     assert output._read(tmp_path / "bad") is None
 
 
