@@ -374,7 +374,10 @@ _MARKDOWN_LINK = re.compile(r"\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])")
 
 
 def _words_of(text: str) -> list[str]:
-    return _WORD.findall(_link_text(text).lower())
+    text = _link_text(text).lower()
+    if text.isascii():  # translate blanks all but words and line breaks, much faster than a search finds them
+        return text.translate(_ASCII_NOT_IN_WORDS).split()
+    return _WORD.findall(text)
 
 
 def _link_text(text: str) -> str:
@@ -741,7 +744,15 @@ def headings(lines: list[SourceLine]) -> list[tuple[int, int, str]]:
     return found
 
 
+# A line that may make a heading of level 1 or deeper than 2: '#', '###' or more, or a '=' underline,
+# after the three spaces a heading may have. (A line that starts '##' is a heading of level 2 if any:
+# `_HEADING` tries two '#' before one, and whatever may follow one '#' ('#...') may follow two.)
+_LEVEL_NOT_TWO = re.compile(r"\n {0,3}(?:#(?!#)|###|=)")
+
+
 def check_headings(article: Article, lines: list[SourceLine]) -> list[Problem]:
+    if not _LEVEL_NOT_TWO.search("\n" + article.body):  # (most pages) every heading is '##': none is wrong
+        return []
     problems = []
     level_before = 1  # the template's h1 (the page title)
     for number, level, text in headings(lines):
@@ -890,6 +901,10 @@ def _maybe_repeated(text: str) -> list[int]:
 
 def check_keyword_runs(article: Article, lines: list[SourceLine]) -> list[Problem]:
     """A phrase repeated back to back three or more times ('X >> X >> X', 'pain pain pain')."""
+    # Most pages have none, which a quick test of the body finds: without "`", the body is its lines'
+    # prose (see source_lines); table rows are blanked, and code lines could only add runs.
+    if "`" not in article.body and not _may_have_runs(_TABLE_ROW.sub("\n", "\n" + article.body)):
+        return []
     checked = [line for line in lines  # not a table row: it may repeat a cell ('Yes | Yes | Yes')
                if not line.is_code and not line.text.lstrip().startswith("|")]
     # The words of all lines at once, with "\n" between lines: lower-casing text joined by line
@@ -899,6 +914,15 @@ def check_keyword_runs(article: Article, lines: list[SourceLine]) -> list[Proble
                   f"keyword stuffing: {_quote(' '.join(words[start:start + size]))} "
                   f"repeated {count} times in a row; remove the repeats")
             for start, size, count in _runs(words)]
+
+
+_TABLE_ROW = re.compile(r"\n[^\S\n]*\|.*")  # a line that starts (after white space) with "|"
+
+
+def _may_have_runs(text: str) -> bool:
+    """Whether the words of all lines of `text` taken together have a run (`_RUN`): a run in any
+    one line is one of them, so False means no line has one."""
+    return _RUN.search(_letters(_words_of(text))) is not None
 
 
 _WORD_OR_LINE_BREAK = re.compile(r"[\w’']+|\n")
