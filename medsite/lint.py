@@ -92,34 +92,42 @@ def lint_site(config: SiteConfig, site: Site, today: dt.date, cache: Store | Non
 
     With `cache` (see `lint_cache`), an article whose text, body, policies and medsite version
     are unchanged gets its earlier undated row (see `undated_row`), whatever the date; the others
-    are checked in several processes when there are many.
+    are checked in several processes when there are many, each row dated and kept as it comes back
+    (while the workers check the rest).
     """
     report = LintReport(today)
     pages = [page for page in site.pages if page.article is not None and page.body is not None]
     settings = _lint_settings(config)
     keys = [_lint_key(page.article, settings) if cache is not None else None for page in pages]
-    rows: list[ArticleRow | None] = [cache.get(key) if key is not None else None for key in keys]
+    cached = [cache.get(key) if key is not None else None for key in keys]
+    rows: list[ArticleRow | None] = [row if row is None else dated_row(row, page.article, config, today)
+                                     for page, row in zip(pages, cached)]
     todo = [index for index, row in enumerate(rows) if row is None]
+    returned = iter(todo)
+
+    def keep(undated: ArticleRow) -> None:  # the undated row of the next article of `todo`
+        index = next(returned)
+        if keys[index] is not None:
+            cache.put(keys[index], undated)
+        rows[index] = dated_row(undated, pages[index].article, config, today)
+
     global _lint_job
     jobs = worker_count(None, len(todo))
     if jobs > 1:
         reading_grade("<p>Load the word lists once.</p>")  # loaded on first use; workers inherit them
     _lint_job = (pages, config)  # forked workers inherit it
     try:
-        checked = map_in_processes(_lint_chunk, todo, jobs) if jobs > 1 else _lint_chunk(todo)
+        if jobs > 1:
+            map_in_processes(_lint_chunk, todo, jobs, each=keep)
+        else:
+            for row in _lint_chunk(todo):
+                keep(row)
     finally:
         _lint_job = None
-    for index, row in zip(todo, checked):
-        rows[index] = row
-        if keys[index] is not None:
-            cache.put(keys[index], row)
     if cache is not None:
         cache.save()
-    for page, undated in zip(pages, rows):
-        row = dated_row(undated, page.article, config, today)
-        report.articles.append(row)
-        report.problems += row.findings
-    report.articles.sort(key=lambda row: row.path)
+    report.articles = sorted(rows, key=lambda row: row.path)
+    report.problems = [problem for row in rows for problem in row.findings]
     report.problems += check_topics(site, config)
     return report
 
