@@ -444,14 +444,19 @@ def render_bodies(articles: list[Article], renderer: MarkdownRenderer, cache: Bu
 
 def worker_count(jobs: int | None, items: int) -> int:
     """How many processes to share `items` among: one when starting more does not pay, or is not
-    safe (fork copies only the calling thread, so a process running other threads, such as the
-    preview server, stays in one process)."""
-    if items < PARALLEL_FROM or threading.active_count() > 1:
-        return 1
-    import multiprocessing  # here: a rebuild of a few pages never needs it (10 ms at every start)
-    if "fork" not in multiprocessing.get_all_start_methods():
+    safe (see `can_fork`)."""
+    if items < PARALLEL_FROM or not can_fork():
         return 1
     return max(1, min(jobs or os.cpu_count() or 1, items // (PARALLEL_FROM // 2)))
+
+
+def can_fork() -> bool:
+    """Whether this process can fork workers safely: fork copies only the calling thread, so a
+    process running other threads (the preview server, a test runner's worker) must not."""
+    if threading.active_count() > 1:
+        return False
+    import multiprocessing  # here: a rebuild of a few pages never needs it (10 ms at every start)
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def map_in_processes(function, items: list, jobs: int, initializer=None, chunk: int = 50, each=None) -> list:

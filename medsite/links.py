@@ -29,7 +29,6 @@ import pickle
 import posixpath
 import re
 import sys
-import threading
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
-from .build import BuildOptions, BuildResult, build
+from .build import BuildOptions, BuildResult, build, can_fork
 from .cache import CACHE_FOLDER, Store, code_version, digest
 from .config import SiteConfig, display_path, load_config
 from .content import url_to_file
@@ -537,12 +536,9 @@ def _may_be_broken(summary: FileLinks, finder: TargetFinder, ids: dict[str, froz
 
 
 def _job_count(jobs: int | None, files: int) -> int:
-    """How many processes to share `files` among: one for a few, or when forking is not safe
-    (fork copies only the calling thread: a process running other threads, a server, stays serial)."""
+    """How many processes to share `files` among: one for a few, or when forking is not safe."""
     jobs = min(jobs or os.cpu_count() or 1, files // PARALLEL_FROM)
-    if jobs < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    return jobs
+    return jobs if jobs >= 2 and can_fork() else 1
 
 
 def _map_files(function, rels: list[str], jobs: int) -> list:
@@ -885,10 +881,7 @@ class EarlyScan:
     @classmethod
     def start(cls, config: SiteConfig) -> "EarlyScan | None":
         """An early scan of the live output, when there is one and a process can be forked."""
-        if (not config.output_path.is_dir() or threading.active_count() > 1
-                or "fork" not in multiprocessing.get_all_start_methods()):
-            return None
-        return cls(config)
+        return cls(config) if config.output_path.is_dir() and can_fork() else None
 
     def findings_of(self, folder: Path) -> Findings | None:
         """The findings, if the scan was of `folder` and went well; in any case, once it has ended
